@@ -1,0 +1,112 @@
+"""Every setting of the application, read from the environment in one place.
+
+The README's "Configuration" table documents each variable; keep the two in step.
+Nothing else in the code reads ``os.environ`` for application settings.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "zenmux.db"
+
+
+class ConfigError(ValueError):
+    """A setting has a value the application cannot use."""
+
+
+def parse_instant(text: str, *, field: str) -> datetime:
+    """Parse an ISO 8601 instant that carries a zone; return it in UTC."""
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError(f"{field}: expected an ISO 8601 instant with a zone, got {text!r}")
+    raw = text.strip()
+    if raw.endswith(("Z", "z")):
+        raw = raw[:-1] + "+00:00"
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{field}: {text!r} is not an ISO 8601 instant (e.g. 2026-11-26T12:00:00Z)"
+        ) from None
+    if value.tzinfo is None:
+        raise ConfigError(f"{field}: {text!r} has no time zone (add Z or +00:00)")
+    return value.astimezone(timezone.utc)
+
+
+def _int(name: str, default: int, *, low: int, high: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}: {value} is outside {low}..{high}")
+    return value
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}: expected 1/0 or true/false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    frozen_now: datetime | None
+    clock_running: bool
+    fee_percent: int
+    demo_mode: bool
+    session_hours: int
+    sandbox_settle_seconds: int
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _database_url_from(url: str) -> str:
+    """Accept the common postgres:// spellings and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    return _database_url_from(url)
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The settings of this process (cached; tests call ``settings.cache_clear()``)."""
+    raw_now = os.environ.get("ZENMUX_NOW", "").strip()
+    frozen = parse_instant(raw_now, field="ZENMUX_NOW") if raw_now else None
+    clock_mode = os.environ.get("ZENMUX_CLOCK", "").strip().lower() or "frozen"
+    if clock_mode not in {"frozen", "running"}:
+        raise ConfigError(f"ZENMUX_CLOCK: expected frozen or running, got {clock_mode!r}")
+    return Settings(
+        database_url=_database_url(),
+        frozen_now=frozen,
+        clock_running=clock_mode == "running",
+        fee_percent=_int("ZENMUX_FEE_PERCENT", 5, low=0, high=100),
+        demo_mode=_flag("ZENMUX_DEMO", True),
+        session_hours=_int("ZENMUX_SESSION_HOURS", 12, low=1, high=24 * 30),
+        sandbox_settle_seconds=_int("ZENMUX_SANDBOX_SETTLE_SECONDS", 20, low=0, high=86_400),
+    )
