@@ -1,0 +1,76 @@
+"""Shared fixtures: a fresh database per test, on SQLite and (when
+``ZENMUX_TEST_POSTGRES_URL`` names a server) on PostgreSQL too; a frozen clock."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from zenmux_refunds import config, db
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED = PROJECT_ROOT.parent / "shared"
+EXAMPLE_SCENARIO = PROJECT_ROOT / "scenarios" / "example.json"
+EXAMPLE_NOW = "2026-11-26T12:00:00Z"
+
+_PG_ADMIN_URL = os.environ.get("ZENMUX_TEST_POSTGRES_URL", "").strip()
+
+
+def _backends() -> list[str]:
+    return ["sqlite", "postgresql"] if _PG_ADMIN_URL else ["sqlite"]
+
+
+def _pg_url(admin_url: str, database: str) -> str:
+    url = sa.make_url(config._database_url_from(admin_url))
+    return url.set(database=database).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=_backends())
+def database_url(request, tmp_path, monkeypatch):
+    """A fresh, empty database for one test; DATABASE_URL points at it."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'zenmux-test.db'}"
+        cleanup = None
+    else:
+        name = f"zr_test_{uuid.uuid4().hex[:12]}"
+        admin = sa.create_engine(_pg_url(_PG_ADMIN_URL, sa.make_url(
+            config._database_url_from(_PG_ADMIN_URL)).database or "test"),
+            isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        url = _pg_url(_PG_ADMIN_URL, name)
+
+        def cleanup():
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+    monkeypatch.setenv("DATABASE_URL", url)
+    config.settings.cache_clear()
+    yield url
+    db.dispose_all()
+    config.settings.cache_clear()
+    if cleanup:
+        cleanup()
+
+
+@pytest.fixture
+def frozen_now(monkeypatch):
+    """Freeze the app clock at the example scenario's instant."""
+    monkeypatch.setenv("ZENMUX_NOW", EXAMPLE_NOW)
+    config.settings.cache_clear()
+    yield config.parse_instant(EXAMPLE_NOW, field="ZENMUX_NOW")
+    config.settings.cache_clear()
+
+
+@pytest.fixture
+def example_db(database_url, frozen_now):
+    """The example scenario loaded into a fresh database, clock frozen at its now."""
+    from zenmux_refunds.services import scenarios
+
+    scenarios.load(EXAMPLE_SCENARIO)
+    return database_url

@@ -1,0 +1,131 @@
+"""Sign-in: argon2 password hashes and server-side sessions.
+
+The browser keeps only a random token; the database keeps its SHA-256, the account
+and the expiry. Every page and every event resolves the token again here, so a
+signed-out, expired or forged token is worth nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import Session, select
+
+from zenmux_refunds import db
+from zenmux_refunds.clock import real_now
+from zenmux_refunds.config import settings
+from zenmux_refunds.models import Account, AuthSession
+
+log = logging.getLogger(__name__)
+
+CUSTOMER = "customer"
+SUPPORT = "support"
+ROLES = (CUSTOMER, SUPPORT)
+
+_hasher = PasswordHasher()
+# A hash to verify against when the e-mail is unknown, so that both cases take as long.
+_DUMMY_HASH = _hasher.hash("not-a-password")
+
+
+class SignInError(ValueError):
+    """Wrong e-mail or password (deliberately not saying which)."""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _open_session(session: Session, account: Account) -> str:
+    token = secrets.token_urlsafe(32)
+    now = real_now()
+    session.add(
+        AuthSession(
+            token_hash=_token_hash(token),
+            account_id=account.id,
+            created_at=now,
+            expires_at=now + timedelta(hours=settings().session_hours),
+        )
+    )
+    return token
+
+
+def sign_in(email: str, password: str) -> str:
+    """Check the credentials and open a session; return the browser's token."""
+    email = (email or "").strip().lower()
+    if not email or not password:
+        raise SignInError("Enter your e-mail and password.")
+    with db.transaction() as session:
+        account = session.exec(select(Account).where(Account.email == email)).first()
+        if account is None:
+            verify_password(_DUMMY_HASH, password)
+            raise SignInError("Wrong e-mail or password.")
+        if not verify_password(account.password_hash, password):
+            raise SignInError("Wrong e-mail or password.")
+        return _open_session(session, account)
+
+
+def sign_in_persona(account_ref: str) -> str:
+    """Demo mode only: one-click sign-in as a prepared persona."""
+    if not settings().demo_mode:
+        raise SignInError("One-click sign-in is only available in demo mode.")
+    with db.transaction() as session:
+        account = session.exec(select(Account).where(Account.ref == account_ref)).first()
+        if account is None:
+            raise SignInError("No such demo persona.")
+        return _open_session(session, account)
+
+
+def account_for_token(token: str | None) -> Account | None:
+    """The account a browser token signs in, or None (unknown, expired or revoked)."""
+    if not token:
+        return None
+    with db.reading() as session:
+        row = session.exec(
+            select(AuthSession, Account)
+            .join(Account, Account.id == AuthSession.account_id)
+            .where(AuthSession.token_hash == _token_hash(token))
+        ).first()
+    if row is None:
+        return None
+    auth, account = row
+    if auth.revoked or auth.expires_at <= real_now():
+        return None
+    return account
+
+
+def sign_out(token: str | None) -> None:
+    if not token:
+        return
+    with db.transaction() as session:
+        auth = session.exec(
+            select(AuthSession).where(AuthSession.token_hash == _token_hash(token))
+        ).first()
+        if auth is not None:
+            auth.revoked = True
+            session.add(auth)
+
+
+def require_role(token: str | None, role: str) -> Account:
+    """The signed-in account if it has ``role``; PermissionError otherwise (logged)."""
+    account = account_for_token(token)
+    if account is None or account.role != role:
+        log.warning("refused: %s role needed, token resolves to %s", role,
+                    account.email if account else "nobody")
+        raise PermissionError(f"{role} role required")
+    return account

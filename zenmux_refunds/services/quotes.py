@@ -1,0 +1,140 @@
+"""The refund preview of one order: gathers the stored facts and asks the policy.
+
+Reads stored totals only (running usage totals, wallet balances, the order's refunds):
+the cost of a quote does not grow with the account's history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from zenmux_refunds.config import settings
+from zenmux_refunds.domain import policy
+from zenmux_refunds.models import (
+    Account,
+    Grant,
+    ReferralReward,
+    Refund,
+    SubscriptionPayment,
+    TopupOrder,
+)
+from zenmux_refunds.services import ledger, usage
+
+SUBSCRIPTION = "subscription"
+TOPUP = "topup"
+
+
+class NotYourOrder(LookupError):
+    """The order does not exist or belongs to someone else (deliberately the same)."""
+
+
+@dataclass(frozen=True)
+class Forfeits:
+    discount_micros: int  # the order's Discount bonus
+    discount_left_micros: int  # what of it would be forfeited now
+    reward_referrer: str | None  # name of the referrer whose reward is revoked
+    reward_status: str | None  # pending | granted
+    reward_micros: int
+
+
+@dataclass(frozen=True)
+class OrderQuote:
+    kind: str
+    order: SubscriptionPayment | TopupOrder
+    decision: policy.Decision
+    forfeits: Forfeits | None
+    latest_refund: Refund | None
+
+
+def order_refunds(session: Session, kind: str, order_id: int) -> list[Refund]:
+    column = Refund.subscription_payment_id if kind == SUBSCRIPTION else Refund.topup_order_id
+    return list(session.exec(select(Refund).where(column == order_id).order_by(Refund.id)).all())
+
+
+def find_order(session: Session, account: Account, kind: str, order_id: int):
+    """The account's order, or NotYourOrder (whoever else it belongs to)."""
+    model = SubscriptionPayment if kind == SUBSCRIPTION else TopupOrder if kind == TOPUP else None
+    order = session.get(model, order_id) if model is not None else None
+    if order is None or order.account_id != account.id:
+        raise NotYourOrder(f"no {kind} order {order_id} for this account")
+    return order
+
+
+def facts_for(session: Session, account: Account, kind: str, order) -> policy.OrderFacts:
+    refunds = order_refunds(session, kind, order.id)
+    already = sum(r.gross_cents for r in refunds if r.status == "refunded")
+    common = dict(
+        status=order.status,
+        paid_cents=order.amount_cents,
+        paid_at=order.paid_at,
+        already_refunded_cents=already,
+        refund_in_progress=any(r.status == "refunding" for r in refunds),
+        full_refund_done=any(r.status == "refunded" and r.kind == "full" for r in refunds),
+    )
+    if kind == SUBSCRIPTION:
+        return policy.OrderFacts(kind=SUBSCRIPTION, gift=order.gift, channel=order.channel,
+                                 usage_micros=max(usage.since_subscription_payment(account, order), 0),
+                                 **common)
+    return policy.OrderFacts(
+        kind=TOPUP, channel=order.channel,
+        usage_micros=max(usage.since_topup(account, order), 0),
+        topup_balance_micros=ledger.balances(session, account.id).topup_micros,
+        charged_currency=order.charged_currency, charged_minor=order.charged_minor,
+        **common,
+    )
+
+
+def forfeits_for(session: Session, order: TopupOrder) -> Forfeits:
+    grant = session.exec(
+        select(Grant).where(Grant.order_id == order.id, Grant.kind == "discount")
+    ).first()
+    bonus_now = ledger.balances(session, order.account_id).bonus_micros
+    discount = grant.amount_micros if grant else 0
+    left = min(discount - (grant.forfeited_micros if grant else 0), max(bonus_now, 0))
+    reward = session.exec(
+        select(ReferralReward).where(ReferralReward.order_id == order.id)
+    ).first()
+    referrer = None
+    if reward is not None and reward.status in ("pending", "granted"):
+        referrer = session.exec(
+            select(Account.name).where(Account.id == reward.referrer_id)
+        ).first()
+    return Forfeits(
+        discount_micros=discount,
+        discount_left_micros=max(left, 0),
+        reward_referrer=referrer,
+        reward_status=reward.status if referrer else None,
+        reward_micros=reward.amount_micros if referrer else 0,
+    )
+
+
+def quote_order(session: Session, account: Account, kind: str, order_id: int,
+                now: datetime) -> OrderQuote:
+    """The preview of ``account``'s order at ``now`` (NotYourOrder if not theirs)."""
+    # Re-read the account: its running usage totals are what the quote subtracts from.
+    account = session.get(Account, account.id)
+    order = find_order(session, account, kind, order_id)
+    decision = policy.evaluate(facts_for(session, account, kind, order), now=now,
+                               fee_percent=settings().fee_percent)
+    refunds = order_refunds(session, kind, order.id)
+    return OrderQuote(
+        kind=kind,
+        order=order,
+        decision=decision,
+        forfeits=forfeits_for(session, order) if kind == TOPUP else None,
+        latest_refund=refunds[-1] if refunds else None,
+    )
+
+
+def order_id_by_ref(session: Session, account: Account, ref: str) -> tuple[str, int]:
+    """(kind, id) of the account's order called ``ref`` (NotYourOrder otherwise)."""
+    for kind, model in ((SUBSCRIPTION, SubscriptionPayment), (TOPUP, TopupOrder)):
+        found = session.exec(
+            select(model.id).where(model.ref == ref, model.account_id == account.id)
+        ).first()
+        if found is not None:
+            return kind, found
+    raise NotYourOrder(f"no order {ref} for this account")
