@@ -1,0 +1,115 @@
+"""The frame every signed-in page shares: header with the account and navigation,
+the demo bar (clock, reset) in demo mode, and the footer."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from zenmux_refunds.domain.money import format_instant
+from zenmux_refunds.services import demo, scenarios
+from zenmux_refunds.ui.auth_state import SIGN_IN_ROUTE, AuthState
+
+
+class DemoState(AuthState):
+    clock_text: str = ""
+    demo_message: str = ""
+
+    @rx.event
+    def refresh_clock(self):
+        if self.demo_mode:
+            self.clock_text = format_instant(demo.current_time())
+
+    @rx.event
+    def advance(self, duration: str):
+        if not self.demo_mode or self.signed_in_account() is None:
+            return
+        try:
+            demo.advance_clock(demo.parse_duration(str(duration)))
+        except demo.DemoError as exc:
+            self.demo_message = str(exc)
+            return
+        self.demo_message = ""
+        self.clock_text = format_instant(demo.current_time())
+        return rx.call_script("window.location.reload()")
+
+    @rx.event
+    def reset_demo(self):
+        if not self.demo_mode or self.signed_in_account() is None:
+            return
+        scenarios.reset_demo()
+        self.session_token = ""
+        return rx.redirect(SIGN_IN_ROUTE)
+
+
+def _nav_link(label: str, href: str) -> rx.Component:
+    return rx.link(label, href=href, size="3", weight="medium", underline="none")
+
+
+def header() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.hstack(
+                rx.heading("ZenMux", size="5"),
+                _nav_link("Subscription", "/subscription"),
+                _nav_link("Credits", "/credits"),
+                rx.cond(AuthState.is_support, _nav_link("Support console", "/support")),
+                spacing="5",
+                align="center",
+            ),
+            rx.hstack(
+                rx.vstack(
+                    rx.text(AuthState.account_name, weight="bold", id="account-name"),
+                    rx.text(AuthState.account_email, size="1", color_scheme="gray"),
+                    spacing="0",
+                    align="end",
+                ),
+                rx.button("Sign out", variant="soft", on_click=AuthState.sign_out, id="sign-out"),
+                spacing="3",
+                align="center",
+            ),
+            justify="between",
+            align="center",
+            width="100%",
+        ),
+        rx.cond(
+            AuthState.demo_mode,
+            rx.hstack(
+                rx.badge("Demo", color_scheme="amber"),
+                rx.text("Clock: ", DemoState.clock_text, size="2", id="demo-clock"),
+                rx.button("+1 hour", size="1", variant="outline", on_click=DemoState.advance("1h")),
+                rx.button("+1 day", size="1", variant="outline", on_click=DemoState.advance("1d")),
+                rx.button("Reset demo", size="1", variant="outline", color_scheme="red",
+                          on_click=DemoState.reset_demo),
+                rx.text(DemoState.demo_message, size="1", color_scheme="red"),
+                spacing="3",
+                align="center",
+                on_mount=DemoState.refresh_clock,
+            ),
+        ),
+        rx.divider(),
+        width="100%",
+        padding_y="1em",
+        spacing="3",
+    )
+
+
+def footer() -> rx.Component:
+    return rx.vstack(
+        rx.divider(),
+        rx.hstack(
+            rx.text("Contact us:", weight="bold", size="1"),
+            rx.text("Technical support support@zenmux.ai", size="1"),
+            rx.link("zenmux.ai", href="https://zenmux.ai", size="1", is_external=True),
+            spacing="4",
+            wrap="wrap",
+        ),
+        width="100%",
+        padding_y="1em",
+    )
+
+
+def page(*children: rx.Component) -> rx.Component:
+    return rx.container(
+        rx.vstack(header(), *children, footer(), spacing="5", width="100%"),
+        size="4",
+    )
