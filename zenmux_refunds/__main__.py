@@ -6,6 +6,8 @@
   scenario check FILE             validate a scenario without touching the database
   clock show | clock advance DURATION | clock reset
                                   the demo clock (DURATION like 90m, 6h, 2d)
+  sandbox fail ORDER | sandbox succeed ORDER
+                                  how the Sandbox provider settles refunds of an order
 
 Exit codes: 0 done, 2 refused (the message says why; nothing was changed).
 """
@@ -54,6 +56,18 @@ def _cmd_clock(args) -> int:
     return 0
 
 
+def _cmd_sandbox(args) -> int:
+    from zenmux_refunds.services import sandbox_control
+
+    try:
+        kind = sandbox_control.set_outcome(args.order, args.action)
+    except (LookupError, ValueError) as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
+    print(f"Sandbox will {args.action} refunds of {kind} order {args.order}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m zenmux_refunds", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -74,6 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     p_ck.add_argument("action", choices=["show", "advance", "reset"])
     p_ck.add_argument("duration", nargs="?", default="0m")
     p_ck.set_defaults(func=_cmd_clock)
+
+    p_sb = sub.add_parser("sandbox", help="the Sandbox provider")
+    p_sb.add_argument("action", choices=["fail", "succeed"])
+    p_sb.add_argument("order")
+    p_sb.set_defaults(func=_cmd_sandbox)
 
     args = parser.parse_args(argv)
     from zenmux_refunds.services.demo import DemoError

@@ -72,6 +72,7 @@ class Settings:
     demo_mode: bool
     session_hours: int
     sandbox_settle_seconds: int
+    worker_interval_seconds: int
 
     @property
     def is_sqlite(self) -> bool:
@@ -109,4 +110,5 @@ def settings() -> Settings:
         demo_mode=_flag("ZENMUX_DEMO", True),
         session_hours=_int("ZENMUX_SESSION_HOURS", 12, low=1, high=24 * 30),
         sandbox_settle_seconds=_int("ZENMUX_SANDBOX_SETTLE_SECONDS", 20, low=0, high=86_400),
+        worker_interval_seconds=_int("ZENMUX_WORKER_INTERVAL_SECONDS", 2, low=1, high=3600),
     )

@@ -79,6 +79,7 @@ class SubscriptionPayment(SQLModel, table=True):
     cycle_ends_at: datetime
     # account.usage_subscription_micros when this payment was recorded
     usage_mark_micros: int = money_field()
+    sandbox_outcome: str = Field(default="succeed", max_length=16)
     provider_payment_id: Optional[str] = Field(default=None, max_length=255)
     provider_subscription_id: Optional[str] = Field(default=None, max_length=255)
     lock_version: int = Field(default=0, nullable=False)
@@ -126,6 +127,8 @@ class ReferralReward(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16)  # pending | granted | revoked
     due_at: datetime  # the order's window end: granted from then on
     grant_id: Optional[int] = Field(default=None, foreign_key="grant.id", nullable=True)
+    revoked_by_refund_id: Optional[int] = Field(default=None, foreign_key="refund.id",
+                                                nullable=True)
     updated_at: datetime
 
 
@@ -192,6 +195,8 @@ class Refund(SQLModel, table=True):
     source: str = Field(default="self", max_length=16)  # self | email | scenario | support
     requested_at: datetime
     settled_at: Optional[datetime] = Field(default=None, nullable=True)
+    # wall-clock time the provider was first asked (None: approved, not yet sent)
+    submitted_at: Optional[datetime] = Field(default=None, nullable=True)
     provider_refund_id: Optional[str] = Field(default=None, max_length=255)
     plan_restorable: bool = Field(default=False)  # subscription: the plan it downgraded
 

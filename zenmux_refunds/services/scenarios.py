@@ -38,7 +38,7 @@ from zenmux_refunds.models import (
     TopupOrder,
     Wallet,
 )
-from zenmux_refunds.services import auth, ledger, usage
+from zenmux_refunds.services import auth, ledger, refunds, rewards, usage
 
 SCENARIO_DIR = PROJECT_ROOT / "scenarios"
 CYCLE = timedelta(days=30)
@@ -485,7 +485,6 @@ class _World:
         self.accounts: dict[str, Account] = {}
         self.subs: dict[str, SubscriptionPayment] = {}
         self.topups: dict[str, TopupOrder] = {}
-        self.discounts: dict[int, Grant] = {}  # order id -> its discount grant
         self.rewards: dict[int, ReferralReward] = {}  # order id -> reward
 
     def build(self) -> dict[str, int]:
@@ -586,7 +585,6 @@ class _World:
                           at=at, order_id=row.id)
             self.s.add(grant)
             self.s.flush()
-            self.discounts[row.id] = grant
             ledger.post(self.s, account_id=acct.id, bucket=ledger.BONUS,
                         amount_micros=item.bonus_micros, kind="discount", at=at,
                         description=f"Discount bonus with {item.ref}", order_id=row.id,
@@ -620,18 +618,7 @@ class _World:
             self._fail(f"{item.path}.amount", "this adjustment would overdraw the top-up wallet")
 
     def _on_reward(self, acct: Account, reward: ReferralReward, at, events, index) -> None:
-        if reward.status != "pending":
-            return
-        grant = Grant(account_id=reward.referrer_id, kind="referral",
-                      amount_micros=reward.amount_micros, at=at)
-        self.s.add(grant)
-        self.s.flush()
-        order = self.s.get(TopupOrder, reward.order_id)
-        ledger.post(self.s, account_id=reward.referrer_id, bucket=ledger.BONUS,
-                    amount_micros=reward.amount_micros, kind="referral", at=at,
-                    description=f"Referral reward for {order.ref}", grant_id=grant.id)
-        reward.status, reward.grant_id, reward.updated_at = "granted", grant.id, at
-        self.s.add(reward)
+        rewards.grant(self.s, reward, at)
 
     def _on_refund(self, acct: Account, item: RefundIn, at, events, index) -> None:
         sub = self.subs.get(item.order)
@@ -674,35 +661,10 @@ class _World:
     def _apply_topup_effects(self, acct: Account, top: TopupOrder, refund: Refund,
                              item: RefundIn, at: datetime) -> None:
         try:
-            ledger.post(self.s, account_id=acct.id, bucket=ledger.TOPUP,
-                        amount_micros=-refund.gross_cents * money.MICROS_PER_CENT,
-                        kind="refund", at=at, description=f"Refund {refund.ref} of {top.ref}",
-                        order_id=top.id, refund_id=refund.id)
+            refunds.apply_topup_effects(self.s, acct.id, top, refund,
+                                        self.rewards.get(top.id), at)
         except ledger.LedgerError:
             self._fail(f"{item.path}.amount", "the top-up wallet does not hold this amount")
-        grant = self.discounts.get(top.id)
-        if grant is not None:
-            held = ledger.wallet(self.s, acct.id)
-            left = min(grant.amount_micros - grant.forfeited_micros, max(held.bonus_micros, 0))
-            if left > 0:
-                ledger.post(self.s, account_id=acct.id, bucket=ledger.BONUS,
-                            amount_micros=-left, kind="forfeit", at=at,
-                            description=f"Discount bonus of {top.ref} forfeited",
-                            order_id=top.id, refund_id=refund.id, grant_id=grant.id)
-                grant.forfeited_micros += left
-                self.s.add(grant)
-        reward = self.rewards.get(top.id)
-        if reward is not None and reward.status != "revoked":
-            if reward.status == "granted":
-                held = ledger.wallet(self.s, reward.referrer_id)
-                back = min(reward.amount_micros, max(held.bonus_micros, 0))
-                if back > 0:
-                    ledger.post(self.s, account_id=reward.referrer_id, bucket=ledger.BONUS,
-                                amount_micros=-back, kind="clawback", at=at,
-                                description=f"Referral reward for {top.ref} clawed back",
-                                refund_id=refund.id, grant_id=reward.grant_id)
-            reward.status, reward.updated_at = "revoked", at
-            self.s.add(reward)
 
     def _set_plans(self) -> None:
         open_subs = {

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: cafc20e27f7f
+Revision ID: 12c40b981b3a
 Revises: 
-Create Date: 2026-11-26 19:50:33.033667
+Create Date: 2026-11-26 20:01:18.812704
 
 """
 from typing import Sequence, Union
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sqlmodel
 
 # revision identifiers, used by Alembic.
-revision: str = 'cafc20e27f7f'
+revision: str = '12c40b981b3a'
 down_revision: Union[str, Sequence[str], None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -74,6 +74,7 @@ def upgrade() -> None:
     sa.Column('paid_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('cycle_ends_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('usage_mark_micros', sa.BigInteger(), nullable=False),
+    sa.Column('sandbox_outcome', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('provider_payment_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('provider_subscription_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('lock_version', sa.Integer(), nullable=False),
@@ -174,6 +175,7 @@ def upgrade() -> None:
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('requested_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('settled_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('submitted_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('provider_refund_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('plan_restorable', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['account.id'], ),
@@ -219,10 +221,12 @@ def upgrade() -> None:
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('due_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('grant_id', sa.Integer(), nullable=True),
+    sa.Column('revoked_by_refund_id', sa.Integer(), nullable=True),
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['grant_id'], ['grant.id'], ),
     sa.ForeignKeyConstraint(['order_id'], ['topuporder.id'], ),
     sa.ForeignKeyConstraint(['referrer_id'], ['account.id'], ),
+    sa.ForeignKeyConstraint(['revoked_by_refund_id'], ['refund.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('order_id')
     )

@@ -1,0 +1,367 @@
+"""Refund use cases: approve, send to the provider, finish, cancel (SPEC §2.5).
+
+Approval happens in one transaction under the account's lock: the quote is recomputed
+with the latest usage (the settled amount), eligibility is checked again, the Refund
+row is created in Refunding (its unique ``open_key`` makes a second open refund of the
+order impossible even past the lock), and the effects are applied — downgrade to Free
+for a subscription; for a top-up the wallet debit, the forfeited Discount bonus and the
+revoked referral reward. The provider is called after the commit, with our idempotency
+key. Failed or Canceled reverses every effect, exactly, from the ledger entries the
+refund wrote. Every change is in the refund's audit trail.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from zenmux_refunds import clock, db
+from zenmux_refunds.domain import money, policy
+from zenmux_refunds.models import (
+    Account,
+    CurrentPlan,
+    Grant,
+    LedgerEntry,
+    ReferralReward,
+    Refund,
+    RefundEvent,
+    SubscriptionPayment,
+    TopupOrder,
+)
+from zenmux_refunds.providers import Outcome, ProviderError, RefundRequest, provider_for
+from zenmux_refunds.services import ledger, quotes
+
+log = logging.getLogger(__name__)
+
+REFUNDING, REFUNDED, FAILED, CANCELED = "refunding", "refunded", "failed", "canceled"
+TERMINAL = (REFUNDED, FAILED, CANCELED)
+# kinds of ledger entries an approval writes, and the kind that undoes each
+_REVERSAL = {"refund": "refund_reversal", "forfeit": "forfeit_reversal",
+             "clawback": "clawback_reversal"}
+
+
+class RefundRefused(ValueError):
+    """The refund cannot be made; the message is what the customer is shown."""
+
+
+@dataclass(frozen=True)
+class Approved:
+    refund_id: int
+    refund_ref: str
+    preview_final_cents: int | None
+    quote: policy.Quote
+    order_kind: str
+
+    @property
+    def changed(self) -> bool:
+        return (self.preview_final_cents is not None
+                and self.preview_final_cents != self.quote.final_cents)
+
+
+def audit(session: Session, refund: Refund, *, actor: str, action: str, at: datetime,
+          from_status: str | None = None, to_status: str | None = None,
+          detail: dict | str = "") -> None:
+    text = detail if isinstance(detail, str) else json.dumps(detail, sort_keys=True)
+    session.add(RefundEvent(refund_id=refund.id, at=at, actor=actor, action=action,
+                            from_status=from_status, to_status=to_status, detail=text))
+
+
+def _order_model(kind: str):
+    return SubscriptionPayment if kind == quotes.SUBSCRIPTION else TopupOrder
+
+
+def _reward_of(session: Session, kind: str, order_id: int) -> ReferralReward | None:
+    if kind != quotes.TOPUP:
+        return None
+    return session.exec(select(ReferralReward).where(ReferralReward.order_id == order_id)).first()
+
+
+# ------------------------------------------------------------------------ approve
+
+
+def approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: int | None,
+            actor: str, source: str = "self") -> Approved:
+    """Approve the refund of ``account_id``'s order (the second confirmation).
+
+    Raises quotes.NotYourOrder when the order is not the account's, RefundRefused when
+    it is not eligible now.
+    """
+    if kind not in (quotes.SUBSCRIPTION, quotes.TOPUP):
+        raise quotes.NotYourOrder(f"unknown order kind {kind!r}")
+    try:
+        with db.transaction() as s:
+            # The referrer never changes: read it first so that both accounts are locked
+            # in one fixed order (no deadlock with a concurrent approval of theirs).
+            reward = _reward_of(s, kind, order_id)
+            ledger.lock_accounts(s, {account_id} | ({reward.referrer_id} if reward else set()))
+            account = s.get(Account, account_id)
+            now = clock.now(s)
+            view = quotes.quote_order(s, account, kind, order_id, now)
+            decision, order = view.decision, view.order
+            if not decision.eligible:
+                raise RefundRefused(decision.reason.value)
+            q = decision.quote
+            refund = Refund(
+                ref=f"RF-{secrets.token_hex(4).upper()}",
+                account_id=account.id, order_kind=kind,
+                subscription_payment_id=order.id if kind == quotes.SUBSCRIPTION else None,
+                topup_order_id=order.id if kind == quotes.TOPUP else None,
+                kind="full", status=REFUNDING, open_key=f"{kind}:{order.id}",
+                usage_cents=q.usage_cents, gross_cents=q.refundable_cents,
+                fee_cents=q.fee_cents, final_cents=q.final_cents,
+                currency=q.charged_currency, final_minor=q.final_charged_minor,
+                preview_final_cents=preview_final_cents,
+                idempotency_key=f"zr_{uuid.uuid4().hex}", source=source, requested_at=now,
+            )
+            s.add(refund)
+            s.flush()
+            audit(s, refund, actor=actor, action="approved", at=now, to_status=REFUNDING,
+                  detail={"preview_final_cents": preview_final_cents,
+                          "settled_final_cents": q.final_cents, "usage_cents": q.usage_cents,
+                          "gross_cents": q.refundable_cents, "fee_cents": q.fee_cents,
+                          "currency": q.charged_currency, "final_minor": q.final_charged_minor})
+            if kind == quotes.SUBSCRIPTION:
+                _downgrade(s, account.id, order, refund, now)
+            else:
+                apply_topup_effects(s, account.id, order, refund, reward, now)
+            return Approved(refund.id, refund.ref, preview_final_cents, q, kind)
+    except sa.exc.IntegrityError:
+        # Another approval of the same order won the race past our lock (open_key).
+        raise RefundRefused(policy.Reason.IN_PROGRESS.value) from None
+
+
+def _downgrade(s: Session, account_id: int, order: SubscriptionPayment, refund: Refund,
+               now: datetime) -> None:
+    plan = s.get(CurrentPlan, account_id)
+    if plan is not None and plan.payment_id == order.id:
+        plan.plan, plan.payment_id, plan.updated_at = "Free", None, now
+        s.add(plan)
+        refund.plan_restorable = True
+        s.add(refund)
+        audit(s, refund, actor="system", action="plan_downgraded", at=now,
+              detail=f"{order.plan} -> Free")
+
+
+def apply_topup_effects(s: Session, account_id: int, order: TopupOrder, refund: Refund,
+                        reward: ReferralReward | None, now: datetime) -> None:
+    """Debit the refundable amount, forfeit the order's Discount bonus (up to what is
+    left), revoke its referral reward (clawing back a granted one)."""
+    ledger.post(s, account_id=account_id, bucket=ledger.TOPUP,
+                amount_micros=-refund.gross_cents * money.MICROS_PER_CENT, kind="refund",
+                at=now, description=f"Refund {refund.ref} of {order.ref}",
+                order_id=order.id, refund_id=refund.id)
+    grant = s.exec(select(Grant).where(Grant.order_id == order.id,
+                                       Grant.kind == "discount")).first()
+    if grant is not None:
+        bonus = ledger.balances(s, account_id).bonus_micros
+        left = min(grant.amount_micros - grant.forfeited_micros, max(bonus, 0))
+        if left > 0:
+            ledger.post(s, account_id=account_id, bucket=ledger.BONUS, amount_micros=-left,
+                        kind="forfeit", at=now,
+                        description=f"Discount bonus of {order.ref} forfeited",
+                        order_id=order.id, refund_id=refund.id, grant_id=grant.id)
+            grant.forfeited_micros += left
+            s.add(grant)
+        audit(s, refund, actor="system", action="bonus_forfeited", at=now,
+              detail={"discount_micros": grant.amount_micros, "forfeited_micros": left})
+    if reward is not None and reward.status in ("pending", "granted"):
+        clawed = 0
+        if reward.status == "granted":
+            bonus = ledger.balances(s, reward.referrer_id).bonus_micros
+            clawed = min(reward.amount_micros, max(bonus, 0))
+            if clawed > 0:
+                ledger.post(s, account_id=reward.referrer_id, bucket=ledger.BONUS,
+                            amount_micros=-clawed, kind="clawback", at=now,
+                            description=f"Referral reward for {order.ref} clawed back",
+                            refund_id=refund.id, grant_id=reward.grant_id)
+        audit(s, refund, actor="system", action="referral_revoked", at=now,
+              detail={"was": reward.status, "clawed_back_micros": clawed})
+        reward.status, reward.revoked_by_refund_id, reward.updated_at = "revoked", refund.id, now
+        s.add(reward)
+
+
+# ------------------------------------------------------------------------ finish
+
+
+def _lock_for_refund(s: Session, refund_id: int) -> Refund:
+    """Lock the accounts a refund touches, then read it again under the lock."""
+    head = s.exec(select(Refund.account_id, Refund.order_kind, Refund.topup_order_id)
+                  .where(Refund.id == refund_id)).first()
+    if head is None:
+        raise LookupError(f"no refund {refund_id}")
+    account_id, kind, topup_id = head
+    reward = _reward_of(s, kind, topup_id) if topup_id else None
+    ledger.lock_accounts(s, {account_id} | ({reward.referrer_id} if reward else set()))
+    refund = s.get(Refund, refund_id)
+    s.refresh(refund)
+    return refund
+
+
+def finish(refund_id: int, outcome: str, *, actor: str, detail: str = "",
+           provider_refund_id: str | None = None) -> str:
+    """Apply a provider's (or support's) verdict; return the refund's status after it.
+
+    Allowed: Refunding -> Refunded | Failed | Canceled, and Refunded -> Failed (a
+    provider may fail a refund it had reported succeeded). Anything else — a repeated
+    or out-of-order verdict — changes nothing and is noted in the audit trail.
+    """
+    target = {Outcome.SUCCEEDED: REFUNDED, Outcome.FAILED: FAILED,
+              CANCELED: CANCELED}.get(outcome)
+    if target is None:
+        raise ValueError(f"not a final outcome: {outcome!r}")
+    with db.transaction() as s:
+        refund = _lock_for_refund(s, refund_id)
+        now = clock.now(s)
+        before = refund.status
+        allowed = before == REFUNDING or (before == REFUNDED and target == FAILED)
+        if not allowed:
+            if before != target:
+                audit(s, refund, actor=actor, action="ignored", at=now, from_status=before,
+                      to_status=before, detail=f"late or repeated verdict {target}: {detail}")
+            return before
+        refund.status = target
+        refund.settled_at = now
+        if provider_refund_id:
+            refund.provider_refund_id = provider_refund_id
+        if target == REFUNDED:
+            refund.open_key = refund.open_key if refund.kind == "full" else None
+        else:
+            refund.open_key = None
+            _reverse_effects(s, refund, now)
+        s.add(refund)
+        audit(s, refund, actor=actor, action=target, at=now, from_status=before,
+              to_status=target, detail=detail)
+        return target
+
+
+def _reverse_effects(s: Session, refund: Refund, now: datetime) -> None:
+    entries = s.exec(select(LedgerEntry).where(LedgerEntry.refund_id == refund.id,
+                                               LedgerEntry.kind.in_(tuple(_REVERSAL)))
+                     .order_by(LedgerEntry.id)).all()
+    for entry in entries:
+        ledger.post(s, account_id=entry.account_id, bucket=entry.bucket,
+                    amount_micros=-entry.amount_micros, kind=_REVERSAL[entry.kind], at=now,
+                    description=f"Reversal: {entry.description}", order_id=entry.order_id,
+                    refund_id=refund.id, grant_id=entry.grant_id, allow_negative=True)
+        if entry.kind == "forfeit" and entry.grant_id is not None:
+            grant = s.get(Grant, entry.grant_id)
+            grant.forfeited_micros += entry.amount_micros  # entry is negative
+            s.add(grant)
+    reward = s.exec(select(ReferralReward)
+                    .where(ReferralReward.revoked_by_refund_id == refund.id)).first()
+    if reward is not None:
+        reward.status = "granted" if reward.grant_id is not None else "pending"
+        reward.revoked_by_refund_id, reward.updated_at = None, now
+        s.add(reward)
+    if refund.plan_restorable and refund.subscription_payment_id is not None:
+        order = s.get(SubscriptionPayment, refund.subscription_payment_id)
+        plan = s.get(CurrentPlan, refund.account_id)
+        if order.cycle_ends_at > now and plan is not None and plan.payment_id is None:
+            plan.plan, plan.payment_id, plan.updated_at = order.plan, order.id, now
+            s.add(plan)
+            audit(s, refund, actor="system", action="plan_restored", at=now,
+                  detail=f"Free -> {order.plan}")
+        refund.plan_restorable = False
+    audit(s, refund, actor="system", action="effects_reversed", at=now,
+          detail={"ledger_entries": len(entries), "reward_restored": reward is not None})
+
+
+def cancel(refund_id: int, *, actor: str, account_id: int | None = None) -> str:
+    """Cancel a Refunding refund that has not been sent to the provider yet.
+
+    ``account_id`` (a customer cancelling) must own the refund.
+    """
+    with db.reading() as s:
+        refund = s.get(Refund, refund_id)
+    if refund is None or (account_id is not None and refund.account_id != account_id):
+        raise quotes.NotYourOrder(f"no refund {refund_id} for this account")
+    if refund.status != REFUNDING:
+        raise RefundRefused(f"Only a refund in progress can be canceled (it is {refund.status}).")
+    if refund.submitted_at is not None:
+        raise RefundRefused("The refund has already been sent to the payment provider.")
+    return finish(refund_id, CANCELED, actor=actor, detail="canceled before it was sent")
+
+
+# ------------------------------------------------------------------------ provider
+
+
+def _request(s: Session, refund: Refund) -> RefundRequest:
+    model = _order_model(refund.order_kind)
+    order = s.get(model, refund.subscription_payment_id or refund.topup_order_id)
+    return RefundRequest(
+        refund_id=refund.id, refund_ref=refund.ref, idempotency_key=refund.idempotency_key,
+        order_kind=refund.order_kind, order_ref=order.ref, channel=order.channel,
+        provider_payment_id=order.provider_payment_id,
+        provider_subscription_id=getattr(order, "provider_subscription_id", None),
+        currency=refund.currency, amount_minor=refund.final_minor,
+        sandbox_outcome=order.sandbox_outcome,
+        submitted_at=refund.submitted_at,
+    )
+
+
+def send(refund_id: int) -> str:
+    """Ask the provider to refund (once the approval is committed); return the status.
+
+    The first submission's time is committed before the call, so a crash during the
+    call leaves a refund that the reconciler asks the provider about.
+    """
+    with db.transaction() as s:
+        refund = _lock_for_refund(s, refund_id)
+        if refund.status != REFUNDING:
+            return refund.status
+        first = refund.submitted_at is None
+        if first:
+            refund.submitted_at = clock.real_now()
+            s.add(refund)
+        request = _request(s, refund)
+    provider = provider_for(request.channel)
+    try:
+        result = provider.submit(request) if first else provider.inquire(request)
+    except ProviderError as exc:
+        _note(refund_id, f"provider:{provider.name}", "provider_error", str(exc))
+        return REFUNDING
+    _note(refund_id, f"provider:{provider.name}", "sent" if first else "inquired",
+          {"outcome": result.outcome.value, "provider_refund_id": result.provider_refund_id,
+           "detail": result.detail})
+    if result.outcome == Outcome.PENDING:
+        return REFUNDING
+    return finish(refund_id, result.outcome, actor=f"provider:{provider.name}",
+                  detail=result.detail, provider_refund_id=result.provider_refund_id)
+
+
+def _note(refund_id: int, actor: str, action: str, detail) -> None:
+    with db.transaction() as s:
+        refund = s.get(Refund, refund_id)
+        if refund.provider_refund_id is None and isinstance(detail, dict):
+            refund.provider_refund_id = detail.get("provider_refund_id")
+            s.add(refund)
+        audit(s, refund, actor=actor, action=action, at=clock.now(s), detail=detail)
+
+
+def process_refunding(*, older_than: timedelta = timedelta(0), limit: int = 100) -> int:
+    """Send or inquire every refund still in Refunding (the settling/reconciling pass).
+
+    Returns how many were looked at. Safe in several processes at once: ``finish``
+    re-checks the status under the lock, so a verdict is applied once. Refunds that
+    came with a scenario never reached any provider: they stay in Refunding until
+    support acts on them.
+    """
+    cutoff = clock.real_now() - older_than
+    with db.reading() as s:
+        ids = s.exec(select(Refund.id).where(Refund.status == REFUNDING,
+                                             Refund.source != "scenario")
+                     .where(sa.or_(Refund.submitted_at.is_(None), Refund.submitted_at <= cutoff))
+                     .order_by(Refund.id).limit(limit)).all()
+    for refund_id in ids:
+        try:
+            send(refund_id)
+        except Exception:  # noqa: BLE001 - one bad refund must not stop the others
+            log.exception("processing refund %s failed; will retry", refund_id)
+    return len(ids)
