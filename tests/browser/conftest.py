@@ -44,13 +44,16 @@ class AppServer:
         self.database_url = database_url
         self.env = env
 
+    def cli(self, *args: str) -> str:
+        """Run ``python -m zenmux_refunds ARGS`` against the server's database."""
+        done = subprocess.run([sys.executable, "-m", "zenmux_refunds", *args],
+                              cwd=PROJECT_ROOT, env=self.env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
     def load_scenario(self, name_or_path: str = "example") -> None:
         """Replace the server's database with a scenario (a fresh world per test)."""
-        subprocess.run(
-            [sys.executable, "-m", "zenmux_refunds", "scenario", "load", name_or_path,
-             "--replace"],
-            cwd=PROJECT_ROOT, env=self.env, check=True, capture_output=True, text=True,
-        )
+        self.cli("scenario", "load", name_or_path, "--replace")
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +66,8 @@ def app_server(tmp_path_factory):
         "DATABASE_URL": database_url,
         "ZENMUX_NOW": EXAMPLE_NOW,
         "ZENMUX_DEMO": "1",
+        "ZENMUX_SANDBOX_SETTLE_SECONDS": "3",
+        "ZENMUX_WORKER_INTERVAL_SECONDS": "1",
         "REFLEX_TELEMETRY_ENABLED": "false",
         "REFLEX_CHECK_LATEST_VERSION": "false",
     }

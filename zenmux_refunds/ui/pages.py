@@ -9,13 +9,6 @@ from zenmux_refunds.ui.auth_state import AuthState
 from zenmux_refunds.ui.layout import page
 
 
-def subscription_page() -> rx.Component:
-    return page(
-        rx.heading("Subscription Management", size="6"),
-        rx.text("Signed in as ", rx.text.strong(AuthState.account_name), "."),
-    )
-
-
 def credits_page() -> rx.Component:
     return page(
         rx.heading("Credits Management", size="6"),

@@ -1,0 +1,100 @@
+"""Subscription Management and the subscription refund dialog, as a customer uses them
+(example scenario, clock frozen at 2026-11-26 12:00 UTC; Sandbox settles after 3 s)."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import shot, sign_in_as
+
+ALICE_PREVIEW = [
+    ("Current plan", "Pro"),
+    ("Total paid", "$20.00"),
+    ("Actual usage", "$3.46"),
+    ("Already refunded", "$0.00"),
+    ("Refundable balance", "$16.54"),
+    ("Platform fee (5%)", "$0.83"),
+]
+
+
+def _open_refund(page: Page, ref: str) -> None:
+    page.locator(f"#refund-{ref}").click()
+    expect(page.locator("#refund-dialog")).to_be_visible()
+
+
+def test_alice_preview_matches_the_expectations(page: Page):
+    sign_in_as(page, "alice")
+    expect(page.locator("#current-plan")).to_have_text("Pro")
+    expect(page.locator("#refund-SUB-1001")).to_be_disabled()
+    expect(page.locator("#reason-SUB-1001")).to_have_text("Refund window expired")
+    expect(page.locator("#refund-SUB-1002")).to_be_enabled()
+    _open_refund(page, "SUB-1002")
+    dialog = page.locator("#refund-dialog")
+    for label, value in ALICE_PREVIEW:
+        row = dialog.locator("div", has=page.get_by_text(label, exact=True)).last
+        expect(row).to_contain_text(value)
+    expect(page.locator("#final-amount")).to_have_text("$15.71")
+    expect(page.locator("#refund-window")).to_have_text("Refund window remaining 14h 0m")
+    expect(dialog).to_contain_text("API requests in transit between payment and refund")
+    shot(page, "subscription-preview-alice")
+
+
+def test_gift_and_heavy_usage_are_disabled_with_their_reasons(page: Page):
+    sign_in_as(page, "gary")
+    button = page.locator("#refund-SUB-1501")
+    expect(button).to_be_disabled()
+    expect(page.locator("#reason-SUB-1501")).to_have_text(
+        "Gift subscriptions are not eligible for refunds")
+    button.hover(force=True)
+    expect(page.get_by_role("tooltip")).to_have_text(
+        "Gift subscriptions are not eligible for refunds")
+    shot(page, "subscription-gift-gary")
+
+    page.locator("#sign-out").click()
+    sign_in_as(page, "hana")
+    expect(page.locator("#refund-SUB-2001")).to_be_disabled()
+    expect(page.locator("#reason-SUB-2001")).to_have_text("Usage exceeds refundable amount")
+    shot(page, "subscription-usage-exceeds-hana")
+
+
+def test_alice_refund_goes_refunding_then_refunded(page: Page):
+    sign_in_as(page, "alice")
+    _open_refund(page, "SUB-1002")
+    page.locator("#submit-refund").click()
+    expect(page.locator("#confirm-text")).to_contain_text("$15.71")
+    expect(page.locator("#confirm-text")).to_contain_text("Card (Stripe)")
+    shot(page, "subscription-confirm-alice")
+    page.locator("#confirm-refund").click()
+    expect(page.locator("#refund-status")).to_have_text("Refunding")
+    expect(page.locator("#status-description")).to_contain_text("1-3 business days")
+    # approved Thursday 2026-11-26: 1 to 3 business days, skipping the weekend
+    expect(page.locator("#arrival")).to_have_text(
+        "Expected between Fri 2026-11-27 and Tue 2026-12-01")
+    # the downgrade is immediate, visible behind the open dialog
+    expect(page.locator("#current-plan")).to_have_text("Free")
+    expect(page.locator("#tag-SUB-1002")).to_have_text("Refunding")
+    shot(page, "subscription-status-refunding")
+    expect(page.locator("#refund-status")).to_have_text("Refunded", timeout=30_000)
+    expect(page.locator("#tag-SUB-1002")).to_have_text("Refunded")
+    shot(page, "subscription-status-refunded")
+    page.locator("#close-dialog").click()
+    expect(page.locator("#reason-SUB-1002")).to_have_text("Fully refunded")
+    expect(page.locator("#current-plan")).to_have_text("Free")
+
+
+def test_failed_refund_restores_the_plan(page: Page, app_server):
+    app_server.cli("sandbox", "fail", "SUB-1002")
+    sign_in_as(page, "alice")
+    _open_refund(page, "SUB-1002")
+    page.locator("#submit-refund").click()
+    page.locator("#confirm-refund").click()
+    expect(page.locator("#refund-status")).to_have_text("Refunding")
+    expect(page.locator("#current-plan")).to_have_text("Free")
+    expect(page.locator("#refund-status")).to_have_text("Failed", timeout=30_000)
+    expect(page.locator("#status-description")).to_contain_text("please contact support")
+    expect(page.locator("#current-plan")).to_have_text("Pro")
+    expect(page.locator("#tag-SUB-1002")).to_have_text("Failed")
+    shot(page, "subscription-status-failed")
+    page.locator("#close-dialog").click()
+    # Failed counts nothing: the order can be refunded again
+    expect(page.locator("#refund-SUB-1002")).to_be_enabled()

@@ -1,0 +1,194 @@
+"""What the billing pages show, as display-ready values: the plan card, one page of the
+billing history with each row's refund button state, the refund preview of one order
+and a refund's status. Reads only; every read is scoped to the signed-in account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from zenmux_refunds import clock, db
+from zenmux_refunds.domain import money, policy
+from zenmux_refunds.models import Account, CurrentPlan, Refund, SubscriptionPayment
+from zenmux_refunds.services import quotes, usage
+
+PLAN_PRICES_CENTS = {"Free": 0, "Pro": 2000, "Max": 10000, "Ultra": 20000}
+STATUS_COLORS = {"refunding": "blue", "refunded": "green", "failed": "red", "canceled": "gray"}
+PAGE_SIZE_MAX = 100
+
+
+def method_label(channel: str) -> str:
+    """How a payment channel is named to the customer."""
+    return {"stripe": "Card (Stripe)", "antom": "Alipay (Antom)"}.get(
+        channel, channel.replace("_", " ").capitalize())
+
+
+def _status_tag(refund: Refund | None) -> dict[str, str]:
+    if refund is None:
+        return {"tag": "", "tag_color": "gray"}
+    words = policy.STATUS_WORDS[refund.status]
+    return {"tag": words.label, "tag_color": STATUS_COLORS[refund.status]}
+
+
+def _page_bounds(page: int, page_size: int) -> tuple[int, int]:
+    page_size = max(1, min(int(page_size), PAGE_SIZE_MAX))
+    return max(int(page), 1), page_size
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def plan_card(account_id: int) -> dict[str, str]:
+    with db.reading() as s:
+        account = s.get(Account, account_id)
+        plan = s.get(CurrentPlan, account_id)
+        payment = s.get(SubscriptionPayment, plan.payment_id) if plan and plan.payment_id else None
+        name = plan.plan if plan else "Free"
+        card = {"plan": name,
+                "price": f"{money.format_usd(PLAN_PRICES_CENTS.get(name, 0))}/mo",
+                "cycle": "—", "usage": "—"}
+        if payment is not None:
+            card["cycle"] = (f"{money.format_instant(payment.paid_at)} – "
+                             f"{money.format_instant(payment.cycle_ends_at)}")
+            # usage is counted against the plan rounded up to the cent, as in the quote
+            card["usage"] = money.format_usd(money.micros_to_cents_up(
+                usage.since_subscription_payment(account, payment)))
+        return card
+
+
+def _latest_refunds(s: Session, kind: str, order_ids: list[int]) -> dict[int, Refund]:
+    if not order_ids:
+        return {}
+    column = Refund.subscription_payment_id if kind == quotes.SUBSCRIPTION else Refund.topup_order_id
+    latest: dict[int, Refund] = {}
+    for refund in s.exec(select(Refund).where(column.in_(order_ids)).order_by(Refund.id)).all():
+        latest[getattr(refund, column.key)] = refund
+    return latest
+
+
+def button_state(decision: policy.Decision) -> dict:
+    reason = decision.reason
+    return {
+        "can_refund": decision.eligible,
+        "reason": reason.value if reason else "",
+        "gift": reason == policy.Reason.GIFT,
+        "email_link": reason == policy.Reason.NOT_ONLINE,
+    }
+
+
+def subscription_history(account_id: int, page: int = 1, page_size: int = 10) -> Page:
+    """One page of the account's subscription payments, newest first."""
+    page, page_size = _page_bounds(page, page_size)
+    with db.reading() as s:
+        account = s.get(Account, account_id)
+        now = clock.now(s)
+        total = s.exec(select(sa.func.count()).select_from(SubscriptionPayment)
+                       .where(SubscriptionPayment.account_id == account_id)).one()
+        payments = s.exec(select(SubscriptionPayment)
+                          .where(SubscriptionPayment.account_id == account_id)
+                          .order_by(SubscriptionPayment.paid_at.desc(), SubscriptionPayment.id.desc())
+                          .offset((page - 1) * page_size).limit(page_size)).all()
+        latest = _latest_refunds(s, quotes.SUBSCRIPTION, [p.id for p in payments])
+        rows = []
+        for p in payments:
+            decision = quotes.quote_order(s, account, quotes.SUBSCRIPTION, p.id, now).decision
+            rows.append({
+                "id": p.id, "date": money.format_instant(p.paid_at), "ref": p.ref,
+                "plan": p.plan + (" (gift)" if p.gift else ""),
+                "amount": money.format_usd(p.amount_cents),
+                "method": method_label(p.channel), "status": p.status.capitalize(),
+                **_status_tag(latest.get(p.id)), **button_state(decision),
+            })
+        return Page(rows, total, page, page_size)
+
+
+def preview(account_id: int, kind: str, order_id: int) -> dict:
+    """The refund dialog's preview of one order (NotYourOrder if not the account's)."""
+    with db.reading() as s:
+        account = s.get(Account, account_id)
+        now = clock.now(s)
+        view = quotes.quote_order(s, account, kind, order_id, now)
+        plan = s.get(CurrentPlan, account_id)
+    d, q, order = view.decision, view.decision.quote, view.order
+    fee_label = f"Platform fee ({q.fee_percent}%)"
+    if kind == quotes.SUBSCRIPTION:
+        lines = [
+            ("Current plan", plan.plan if plan else "Free"),
+            ("Total paid", money.format_usd(q.paid_cents)),
+            ("Actual usage", money.format_usd(q.usage_cents)),
+            ("Already refunded", money.format_usd(q.already_refunded_cents)),
+            ("Refundable balance", money.format_usd(max(q.refundable_cents, 0))),
+            (fee_label, money.format_usd(q.fee_cents)),
+        ]
+        forfeits: list[str] = []
+    else:
+        lines = [
+            ("Order amount", money.format_usd(q.paid_cents)),
+            ("Payment time", money.format_instant(order.paid_at).removesuffix(" UTC")),
+            ("Usage since payment", money.format_usd(q.usage_cents)),
+            ("Already refunded", money.format_usd(q.already_refunded_cents)),
+            (fee_label, money.format_usd(q.fee_cents)),
+        ]
+        forfeits = _forfeit_lines(view.forfeits)
+    final = money.format_usd(q.final_cents)
+    in_currency = (money.format_currency(q.final_charged_minor, q.charged_currency)
+                   if q.charged_currency != "USD" else "")
+    return {
+        "kind": kind, "order_id": order.id, "order_ref": order.ref,
+        "lines": [list(line) for line in lines],
+        "final": final, "final_in_currency": in_currency,
+        "final_cents": q.final_cents,
+        "method": method_label(order.channel),
+        "window": policy.window_remaining_text(d.window_remaining),
+        "forfeits": forfeits, **button_state(d),
+    }
+
+
+def _forfeit_lines(f: quotes.Forfeits | None) -> list[str]:
+    if f is None:
+        return []
+    lines = []
+    if f.discount_micros:
+        lines.append(f"Forfeits the {money.format_usd_micros(f.discount_micros)} Discount bonus "
+                     f"(of which {money.format_usd_micros(f.discount_left_micros)} is left)")
+    if f.reward_referrer:
+        lines.append(f"Revokes {f.reward_referrer}'s {f.reward_status} "
+                     f"{money.format_usd_micros(f.reward_micros)} referral reward")
+    return lines
+
+
+def refund_status(account_id: int, refund_id: int) -> dict:
+    """A refund's status as the dialog shows it (NotYourOrder if not the account's)."""
+    with db.reading() as s:
+        refund = s.get(Refund, refund_id)
+        if refund is None or refund.account_id != account_id:
+            raise quotes.NotYourOrder(f"no refund {refund_id} for this account")
+    words = policy.STATUS_WORDS[refund.status]
+    first, last = policy.arrival_dates(refund.requested_at)
+    changed = (refund.preview_final_cents is not None
+               and refund.preview_final_cents != refund.final_cents)
+    final = money.format_usd(refund.final_cents)
+    if refund.currency != "USD":
+        final = f"{money.format_currency(refund.final_minor, refund.currency)} ({final})"
+    return {
+        "refund_id": refund.id, "refund_ref": refund.ref, "status": refund.status,
+        "label": words.label, "description": words.description,
+        "color": STATUS_COLORS[refund.status], "final": final,
+        "arrival": (f"Expected between {first:%a %Y-%m-%d} and {last:%a %Y-%m-%d}"
+                    if refund.status == "refunding" else ""),
+        "changed": changed,
+        "preview_final": money.format_usd(refund.preview_final_cents or 0),
+        "settled_final": money.format_usd(refund.final_cents),
+    }

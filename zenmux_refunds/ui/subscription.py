@@ -1,0 +1,141 @@
+"""Subscription Management: the current plan card and the Billing History, paginated on
+the server, newest first, each row with its Refund button and refund status tag."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from zenmux_refunds.services import billing
+from zenmux_refunds.ui.auth_state import AuthState
+from zenmux_refunds.ui.layout import page
+from zenmux_refunds.ui.refund_dialog import RefundDialogState, refund_dialog
+
+PAGE_SIZE = 10
+
+
+class SubscriptionState(AuthState):
+    plan: dict[str, str] = {}
+    rows: list[dict] = []
+    page: int = 1
+    pages: int = 1
+    total: int = 0
+
+    @rx.event
+    def load(self):
+        account = self.signed_in_account()
+        if account is None:
+            return rx.redirect("/sign-in")
+        self.page = 1
+        self._fill(account.id)
+
+    @rx.event
+    def load_rows(self):
+        account = self.signed_in_account()
+        if account is not None:
+            self._fill(account.id)
+
+    @rx.event
+    def go_to(self, page: int):
+        account = self.signed_in_account()
+        if account is None:
+            return rx.redirect("/sign-in")
+        self.page = max(1, min(int(page), self.pages))
+        self._fill(account.id)
+
+    def _fill(self, account_id: int) -> None:
+        self.plan = billing.plan_card(account_id)
+        result = billing.subscription_history(account_id, self.page, PAGE_SIZE)
+        self.rows, self.total, self.pages = result.rows, result.total, result.pages
+        self.page = result.page
+
+
+def _plan_card() -> rx.Component:
+    P = SubscriptionState.plan
+    return rx.card(
+        rx.hstack(
+            rx.vstack(
+                rx.text("Current plan", size="2", color_scheme="gray"),
+                rx.heading(P["plan"], size="7", id="current-plan"),
+                rx.text(P["price"], color_scheme="gray"),
+                spacing="1",
+            ),
+            rx.vstack(
+                rx.text("Billing cycle", size="2", color_scheme="gray"),
+                rx.text(P["cycle"], id="plan-cycle"),
+                rx.text("Usage this cycle", size="2", color_scheme="gray"),
+                rx.text(P["usage"], id="plan-usage"),
+                spacing="1",
+            ),
+            spacing="9",
+        ),
+        width="100%",
+    )
+
+
+def refund_cell(kind: str, row: rx.Var) -> rx.Component:
+    """The Refund button of a row: enabled, or disabled with its reason shown (a gift
+    also has the tooltip; Radix needs a wrapper around a disabled button for that)."""
+    button = rx.button("Refund", size="1", variant="outline", disabled=~row["can_refund"],
+                       on_click=RefundDialogState.open_for(kind, row["id"]),
+                       id="refund-" + row["ref"].to(str))
+    return rx.vstack(
+        rx.cond(row["gift"],
+                rx.tooltip(rx.box(button, display="inline-block"),
+                           content="Gift subscriptions are not eligible for refunds"),
+                button),
+        rx.cond(row["can_refund"], rx.fragment(),
+                rx.text(row["reason"], size="1", color_scheme="gray",
+                        id="reason-" + row["ref"].to(str))),
+        spacing="1",
+        align="start",
+    )
+
+
+def amount_cell(row: rx.Var) -> rx.Component:
+    return rx.hstack(
+        rx.text(row["amount"]),
+        rx.cond(row["tag"] != "",
+                rx.badge(row["tag"], color_scheme=row["tag_color"].to(str),
+                         id="tag-" + row["ref"].to(str))),
+        spacing="2", align="center",
+    )
+
+
+def pager(state) -> rx.Component:
+    return rx.hstack(
+        rx.button("Previous", size="1", variant="soft", disabled=state.page <= 1,
+                  on_click=state.go_to(state.page - 1)),
+        rx.text("Page ", state.page, " of ", state.pages, " · ", state.total, " rows", size="2"),
+        rx.button("Next", size="1", variant="soft", disabled=state.page >= state.pages,
+                  on_click=state.go_to(state.page + 1)),
+        spacing="3", align="center",
+    )
+
+
+def _history_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row["date"]),
+        rx.table.cell(row["ref"]),
+        rx.table.cell(row["plan"]),
+        rx.table.cell(amount_cell(row)),
+        rx.table.cell(row["method"]),
+        rx.table.cell(row["status"]),
+        rx.table.cell(refund_cell("subscription", row)),
+        id="row-" + row["ref"].to(str),
+    )
+
+
+def subscription_page() -> rx.Component:
+    return page(
+        rx.heading("Subscription Management", size="6"),
+        _plan_card(),
+        rx.heading("Billing History", size="4"),
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
+                "Date", "Order", "Plan", "Amount", "Payment method", "Payment status", "")])),
+            rx.table.body(rx.foreach(SubscriptionState.rows, _history_row)),
+            width="100%", variant="surface",
+        ),
+        pager(SubscriptionState),
+        refund_dialog(),
+    )
