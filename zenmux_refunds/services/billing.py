@@ -26,14 +26,14 @@ def method_label(channel: str) -> str:
         channel, channel.replace("_", " ").capitalize())
 
 
-def _status_tag(refund: Refund | None) -> dict[str, str]:
+def status_tag(refund: Refund | None) -> dict[str, str]:
     if refund is None:
         return {"tag": "", "tag_color": "gray"}
     words = policy.STATUS_WORDS[refund.status]
     return {"tag": words.label, "tag_color": STATUS_COLORS[refund.status]}
 
 
-def _page_bounds(page: int, page_size: int) -> tuple[int, int]:
+def page_bounds(page: int, page_size: int) -> tuple[int, int]:
     page_size = max(1, min(int(page_size), PAGE_SIZE_MAX))
     return max(int(page), 1), page_size
 
@@ -68,7 +68,7 @@ def plan_card(account_id: int) -> dict[str, str]:
         return card
 
 
-def _latest_refunds(s: Session, kind: str, order_ids: list[int]) -> dict[int, Refund]:
+def latest_refunds(s: Session, kind: str, order_ids: list[int]) -> dict[int, Refund]:
     if not order_ids:
         return {}
     column = Refund.subscription_payment_id if kind == quotes.SUBSCRIPTION else Refund.topup_order_id
@@ -90,7 +90,7 @@ def button_state(decision: policy.Decision) -> dict:
 
 def subscription_history(account_id: int, page: int = 1, page_size: int = 10) -> Page:
     """One page of the account's subscription payments, newest first."""
-    page, page_size = _page_bounds(page, page_size)
+    page, page_size = page_bounds(page, page_size)
     with db.reading() as s:
         account = s.get(Account, account_id)
         now = clock.now(s)
@@ -100,7 +100,7 @@ def subscription_history(account_id: int, page: int = 1, page_size: int = 10) ->
                           .where(SubscriptionPayment.account_id == account_id)
                           .order_by(SubscriptionPayment.paid_at.desc(), SubscriptionPayment.id.desc())
                           .offset((page - 1) * page_size).limit(page_size)).all()
-        latest = _latest_refunds(s, quotes.SUBSCRIPTION, [p.id for p in payments])
+        latest = latest_refunds(s, quotes.SUBSCRIPTION, [p.id for p in payments])
         rows = []
         for p in payments:
             decision = quotes.quote_order(s, account, quotes.SUBSCRIPTION, p.id, now).decision
@@ -109,7 +109,7 @@ def subscription_history(account_id: int, page: int = 1, page_size: int = 10) ->
                 "plan": p.plan + (" (gift)" if p.gift else ""),
                 "amount": money.format_usd(p.amount_cents),
                 "method": method_label(p.channel), "status": p.status.capitalize(),
-                **_status_tag(latest.get(p.id)), **button_state(decision),
+                **status_tag(latest.get(p.id)), **button_state(decision),
             })
         return Page(rows, total, page, page_size)
 

@@ -5,15 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from zenmux_refunds.ui.auth_state import AuthState
 from zenmux_refunds.ui.layout import page
-
-
-def credits_page() -> rx.Component:
-    return page(
-        rx.heading("Credits Management", size="6"),
-        rx.text("Signed in as ", rx.text.strong(AuthState.account_name), "."),
-    )
 
 
 def support_page() -> rx.Component:

@@ -157,9 +157,11 @@ class RefundDialogState(AuthState):
             self._load_status(account.id)
 
     def _refresh_page(self):
+        """The event that reloads the page the dialog was opened from."""
+        from zenmux_refunds.ui.credits import CreditsState
         from zenmux_refunds.ui.subscription import SubscriptionState
 
-        return SubscriptionState.load_rows
+        return CreditsState.load_rows if self.kind == quotes.TOPUP else SubscriptionState.load_rows
 
     @rx.event(background=True)
     async def watch(self):

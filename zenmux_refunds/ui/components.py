@@ -1,0 +1,52 @@
+"""Pieces both billing pages use: the Refund button cell, the amount with its refund
+status tag, the pager."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from zenmux_refunds.ui.refund_dialog import RefundDialogState
+
+EMAIL_REQUEST_ROUTE = "/request"
+
+
+def refund_cell(kind: str, row: rx.Var) -> rx.Component:
+    """The Refund button of a row: enabled, or disabled with its reason shown (a gift
+    also has the tooltip; Radix needs a wrapper around a disabled button for that)."""
+    button = rx.button("Refund", size="1", variant="outline", disabled=~row["can_refund"],
+                       on_click=RefundDialogState.open_for(kind, row["id"]),
+                       id="refund-" + row["ref"].to(str))
+    return rx.vstack(
+        rx.cond(row["gift"],
+                rx.tooltip(rx.box(button, display="inline-block"),
+                           content="Gift subscriptions are not eligible for refunds"),
+                button),
+        rx.cond(row["can_refund"], rx.fragment(),
+                rx.text(row["reason"], size="1", color_scheme="gray",
+                        id="reason-" + row["ref"].to(str))),
+        rx.cond(row["email_link"],
+                rx.link("Request by email", href=EMAIL_REQUEST_ROUTE, size="1")),
+        spacing="1",
+        align="start",
+    )
+
+
+def amount_cell(row: rx.Var) -> rx.Component:
+    return rx.hstack(
+        rx.text(row["amount"]),
+        rx.cond(row["tag"] != "",
+                rx.badge(row["tag"], color_scheme=row["tag_color"].to(str),
+                         id="tag-" + row["ref"].to(str))),
+        spacing="2", align="center",
+    )
+
+
+def pager(state) -> rx.Component:
+    return rx.hstack(
+        rx.button("Previous", size="1", variant="soft", disabled=state.page <= 1,
+                  on_click=state.go_to(state.page - 1)),
+        rx.text("Page ", state.page, " of ", state.pages, " · ", state.total, " rows", size="2"),
+        rx.button("Next", size="1", variant="soft", disabled=state.page >= state.pages,
+                  on_click=state.go_to(state.page + 1)),
+        spacing="3", align="center",
+    )

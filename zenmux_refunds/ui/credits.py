@@ -1,0 +1,130 @@
+"""Credits Management: balances with their breakdown, referral rewards, and the
+Transactions list (server-paginated, newest first) with Refund on top-up rows."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from zenmux_refunds.services import credits
+from zenmux_refunds.ui.auth_state import AuthState
+from zenmux_refunds.ui.components import amount_cell, pager, refund_cell
+from zenmux_refunds.ui.layout import page
+from zenmux_refunds.ui.refund_dialog import refund_dialog
+
+PAGE_SIZE = 20
+
+
+class CreditsState(AuthState):
+    balances: dict[str, str] = {}
+    breakdown: list[list[str]] = []
+    rewards: list[dict[str, str]] = []
+    rows: list[dict] = []
+    page: int = 1
+    pages: int = 1
+    total: int = 0
+
+    @rx.event
+    def load(self):
+        account = self.signed_in_account()
+        if account is None:
+            return rx.redirect("/sign-in")
+        self.page = 1
+        self._fill(account.id)
+
+    @rx.event
+    def load_rows(self):
+        account = self.signed_in_account()
+        if account is not None:
+            self._fill(account.id)
+
+    @rx.event
+    def go_to(self, page: int):
+        account = self.signed_in_account()
+        if account is None:
+            return rx.redirect("/sign-in")
+        self.page = max(1, min(int(page), self.pages))
+        self._fill(account.id)
+
+    def _fill(self, account_id: int) -> None:
+        view = credits.balances(account_id)
+        self.balances = {k: view[k] for k in ("total", "topup", "bonus")}
+        self.breakdown = view["breakdown"]
+        self.rewards = credits.referral_rewards(account_id)
+        result = credits.transactions(account_id, self.page, PAGE_SIZE)
+        self.rows, self.total, self.pages, self.page = (result.rows, result.total,
+                                                        result.pages, result.page)
+
+
+def _balance(label: str, key: str) -> rx.Component:
+    return rx.card(
+        rx.text(label, size="2", color_scheme="gray"),
+        rx.heading(CreditsState.balances[key], size="6", id=f"balance-{key}"),
+        flex="1",
+    )
+
+
+def _breakdown() -> rx.Component:
+    return rx.card(
+        rx.text("Breakdown", weight="bold", size="2"),
+        rx.grid(
+            rx.foreach(CreditsState.breakdown, lambda item: rx.hstack(
+                rx.text(item[0], size="2", color_scheme="gray"),
+                rx.text(item[1], size="2"), justify="between", width="100%")),
+            columns="3", spacing_x="6", spacing_y="1", width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _rewards() -> rx.Component:
+    return rx.cond(
+        CreditsState.rewards.length() > 0,
+        rx.card(
+            rx.text("Referral rewards you earn", weight="bold", size="2"),
+            rx.foreach(CreditsState.rewards, lambda r: rx.hstack(
+                rx.text(r["amount"], weight="medium"),
+                rx.badge(r["status"], color_scheme=r["color"].to(str)),
+                rx.text(r["description"], size="2"),
+                rx.cond(r["status"] == "Pending",
+                        rx.text("granted once the window closes at ", r["due"], size="1",
+                                color_scheme="gray")),
+                spacing="3", align="center", class_name="referral-reward")),
+            width="100%", id="referral-rewards",
+        ),
+    )
+
+
+def _row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row["date"]),
+        rx.table.cell(row["ref"]),
+        rx.table.cell(amount_cell(row)),
+        rx.table.cell(row["type"]),
+        rx.table.cell(row["description"]),
+        rx.table.cell(rx.cond(row["is_order"], refund_cell("topup", row), rx.fragment())),
+        id="tx-" + row["key"].to(str),
+        class_name=rx.cond(row["is_order"], "tx-order", "tx-entry"),
+    )
+
+
+def credits_page() -> rx.Component:
+    return page(
+        rx.heading("Credits Management", size="6"),
+        rx.hstack(
+            _balance("Total Balance", "total"),
+            _balance("Top-Up Credits", "topup"),
+            _balance("Bonus & Compensation Credits", "bonus"),
+            spacing="4", width="100%",
+        ),
+        _breakdown(),
+        _rewards(),
+        rx.heading("Transactions", size="4"),
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
+                "Date", "Reference", "Amount", "Type / method", "Description", "")])),
+            rx.table.body(rx.foreach(CreditsState.rows, _row)),
+            width="100%", variant="surface",
+        ),
+        pager(CreditsState),
+        refund_dialog(),
+    )
