@@ -130,3 +130,22 @@ def test_fiona_refund_fails_again_and_the_wallet_is_recredited(page: Page):
     shot(page, "credits-status-failed-fiona")
     page.locator("#close-dialog").click()
     _balances(page, "$15.00", "$15.00", "$0.00")
+
+
+def test_referral_reward_is_granted_when_the_window_closes_without_a_click(page: Page):
+    _credits(page, "rita")
+    expect(page.locator("#referral-rewards")).to_contain_text("Pending")
+    # TOP-3001 was paid 2026-11-25 20:00: its window closes 8 hours after the clock.
+    page.get_by_role("button", name="+1 day").click()
+    expect(page.locator("#demo-clock")).to_contain_text("2026-11-27 12:00 UTC")
+    # the background pass (every second) grants it; the page shows it on its next load
+    rewards = page.locator("#referral-rewards")
+    for _ in range(20):
+        page.reload()
+        expect(rewards).to_be_visible()
+        if "Granted" in rewards.inner_text():
+            break
+        page.wait_for_timeout(1000)
+    expect(rewards).to_contain_text("Granted")
+    _balances(page, "$10.00", "$0.00", "$10.00")
+    shot(page, "credits-rita-reward-granted")
