@@ -6,6 +6,7 @@
   scenario check FILE             validate a scenario without touching the database
   clock show | clock advance DURATION | clock reset
                                   the demo clock (DURATION like 90m, 6h, 2d)
+  reconcile                       ask the providers about every refund in Refunding now
   sandbox fail ORDER | sandbox succeed ORDER
                                   how the Sandbox provider settles refunds of an order
 
@@ -56,6 +57,14 @@ def _cmd_clock(args) -> int:
     return 0
 
 
+def _cmd_reconcile(args) -> int:
+    from zenmux_refunds.services import refunds
+
+    asked = refunds.process_refunding(force=True)
+    print(f"asked the providers about {asked} refund(s) in Refunding")
+    return 0
+
+
 def _cmd_sandbox(args) -> int:
     from zenmux_refunds.services import sandbox_control
 
@@ -88,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     p_ck.add_argument("action", choices=["show", "advance", "reset"])
     p_ck.add_argument("duration", nargs="?", default="0m")
     p_ck.set_defaults(func=_cmd_clock)
+
+    p_rc = sub.add_parser("reconcile", help="finish refunds left in Refunding")
+    p_rc.set_defaults(func=_cmd_reconcile)
 
     p_sb = sub.add_parser("sandbox", help="the Sandbox provider")
     p_sb.add_argument("action", choices=["fail", "succeed"])

@@ -73,10 +73,47 @@ class Settings:
     session_hours: int
     sandbox_settle_seconds: int
     worker_interval_seconds: int
+    reconcile_after_seconds: int
+    usage_token: str
+    public_url: str
+    stripe_api_key: str
+    stripe_webhook_secret: str
+    stripe_api_base: str
+    stripe_send_reason: bool
+    antom_client_id: str
+    antom_private_key_pem: str
+    antom_public_key_pem: str
+    antom_base_url: str
+    provider_timeout_seconds: int
+
+    @property
+    def stripe_enabled(self) -> bool:
+        return bool(self.stripe_api_key)
+
+    @property
+    def antom_enabled(self) -> bool:
+        return bool(self.antom_client_id and self.antom_private_key_pem)
+
+    def __repr__(self) -> str:  # never print secrets
+        return f"Settings(database_url={self.database_url.split('@')[-1]!r}, ...)"
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _pem(name: str) -> str:
+    """A PEM key from ``NAME`` (the key itself) or ``NAME_FILE`` (a path to it)."""
+    value = os.environ.get(name, "").strip()
+    path = os.environ.get(f"{name}_FILE", "").strip()
+    if value:
+        return value.replace("\\n", "\n")
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE: cannot read {path}: {exc.strerror}") from None
+    return ""
 
 
 def _database_url_from(url: str) -> str:
@@ -111,4 +148,17 @@ def settings() -> Settings:
         session_hours=_int("ZENMUX_SESSION_HOURS", 12, low=1, high=24 * 30),
         sandbox_settle_seconds=_int("ZENMUX_SANDBOX_SETTLE_SECONDS", 20, low=0, high=86_400),
         worker_interval_seconds=_int("ZENMUX_WORKER_INTERVAL_SECONDS", 2, low=1, high=3600),
+        reconcile_after_seconds=_int("ZENMUX_RECONCILE_AFTER_SECONDS", 60, low=0, high=86_400),
+        usage_token=os.environ.get("ZENMUX_USAGE_TOKEN", ""),
+        public_url=os.environ.get("ZENMUX_PUBLIC_URL", "http://localhost:3000").rstrip("/"),
+        stripe_api_key=os.environ.get("STRIPE_API_KEY", ""),
+        stripe_webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+        stripe_api_base=os.environ.get("STRIPE_API_BASE", "").rstrip("/"),
+        stripe_send_reason=_flag("STRIPE_SEND_REASON", True),
+        antom_client_id=os.environ.get("ANTOM_CLIENT_ID", ""),
+        antom_private_key_pem=_pem("ANTOM_PRIVATE_KEY"),
+        antom_public_key_pem=_pem("ANTOM_PUBLIC_KEY"),
+        antom_base_url=os.environ.get("ANTOM_BASE_URL",
+                                      "https://open-sea-global.alipay.com").rstrip("/"),
+        provider_timeout_seconds=_int("ZENMUX_PROVIDER_TIMEOUT_SECONDS", 10, low=1, high=120),
     )

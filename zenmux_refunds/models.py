@@ -197,6 +197,8 @@ class Refund(SQLModel, table=True):
     settled_at: Optional[datetime] = Field(default=None, nullable=True)
     # wall-clock time the provider was first asked (None: approved, not yet sent)
     submitted_at: Optional[datetime] = Field(default=None, nullable=True)
+    # wall-clock time of the last exchange with the provider (reconciler pacing)
+    checked_at: Optional[datetime] = Field(default=None, nullable=True)
     provider_refund_id: Optional[str] = Field(default=None, max_length=255)
     plan_restorable: bool = Field(default=False)  # subscription: the plan it downgraded
 

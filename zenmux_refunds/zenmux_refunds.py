@@ -3,6 +3,7 @@
 import reflex as rx
 
 import zenmux_refunds.models  # noqa: F401  (tables reach Alembic through SQLModel.metadata)
+from zenmux_refunds import api
 from zenmux_refunds.ui import pages
 from zenmux_refunds.ui.auth_state import HOME_ROUTE, SIGN_IN_ROUTE, AuthState
 from zenmux_refunds.ui.credits import CreditsState, credits_page
@@ -15,7 +16,7 @@ def index() -> rx.Component:
     return rx.center(rx.spinner(), min_height="100vh")
 
 
-app = rx.App()
+app = rx.App(api_transformer=api.build())
 app.add_page(index, route="/", title="ZenMux", on_load=rx.redirect(HOME_ROUTE))
 app.add_page(sign_in_page, route=SIGN_IN_ROUTE, title="Sign in · ZenMux", on_load=SignInState.load)
 app.add_page(subscription_page, route="/subscription", title="Subscription · ZenMux",

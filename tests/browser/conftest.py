@@ -30,6 +30,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 START_TIMEOUT_S = 300
+USAGE_TOKEN = "browser-tests-usage-token"
 
 
 def _free_port() -> int:
@@ -51,6 +52,17 @@ class AppServer:
         assert done.returncode == 0, done.stderr
         return done.stdout
 
+    def report_usage(self, **call) -> dict:
+        """POST one billed call to the running app's usage feed, as the gateway does."""
+        import json
+
+        request = urllib.request.Request(
+            f"{self.base_url}/api/usage", data=json.dumps(call).encode(), method="POST",
+            headers={"Authorization": f"Bearer {USAGE_TOKEN}",
+                     "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return json.loads(resp.read())
+
     def load_scenario(self, name_or_path: str = "example") -> None:
         """Replace the server's database with a scenario (a fresh world per test)."""
         self.cli("scenario", "load", name_or_path, "--replace")
@@ -68,6 +80,7 @@ def app_server(tmp_path_factory):
         "ZENMUX_DEMO": "1",
         "ZENMUX_SANDBOX_SETTLE_SECONDS": "3",
         "ZENMUX_WORKER_INTERVAL_SECONDS": "1",
+        "ZENMUX_USAGE_TOKEN": USAGE_TOKEN,
         "REFLEX_TELEMETRY_ENABLED": "false",
         "REFLEX_CHECK_LATEST_VERSION": "false",
     }

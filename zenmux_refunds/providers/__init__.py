@@ -1,4 +1,9 @@
-"""Payment providers behind one interface; configuration chooses the implementation."""
+"""Payment providers behind one interface; configuration chooses the implementation.
+
+Stripe serves the ``stripe`` channel when ``STRIPE_API_KEY`` is set, Antom the ``antom``
+channel when ``ANTOM_CLIENT_ID`` and ``ANTOM_PRIVATE_KEY`` are set; otherwise the
+Sandbox provider serves the channel.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +22,14 @@ __all__ = ["Outcome", "Provider", "ProviderError", "ProviderResult", "RefundRequ
 
 
 def provider_for(channel: str) -> Provider:
-    """The provider that refunds payments made through ``channel``.
+    """The provider that refunds payments made through ``channel``."""
+    cfg = settings()
+    if channel == "stripe" and cfg.stripe_enabled:
+        from zenmux_refunds.providers.stripe_provider import StripeProvider
 
-    Until real provider keys are configured every online channel is served by the
-    Sandbox provider.
-    """
-    return SandboxProvider(settings().sandbox_settle_seconds)
+        return StripeProvider(cfg)
+    if channel == "antom" and cfg.antom_enabled:
+        from zenmux_refunds.providers.antom import AntomProvider
+
+        return AntomProvider(cfg)
+    return SandboxProvider(cfg.sandbox_settle_seconds)

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from zenmux_refunds import clock, db
+from zenmux_refunds.config import settings
 from zenmux_refunds.domain import money, policy
 from zenmux_refunds.models import (
     Account,
@@ -317,9 +318,10 @@ def send(refund_id: int) -> str:
         if refund.status != REFUNDING:
             return refund.status
         first = refund.submitted_at is None
+        refund.checked_at = clock.real_now()
         if first:
-            refund.submitted_at = clock.real_now()
-            s.add(refund)
+            refund.submitted_at = refund.checked_at
+        s.add(refund)
         request = _request(s, refund)
     provider = provider_for(request.channel)
     try:
@@ -345,23 +347,36 @@ def _note(refund_id: int, actor: str, action: str, detail) -> None:
         audit(s, refund, actor=actor, action=action, at=clock.now(s), detail=detail)
 
 
-def process_refunding(*, older_than: timedelta = timedelta(0), limit: int = 100) -> int:
-    """Send or inquire every refund still in Refunding (the settling/reconciling pass).
+def process_refunding(*, force: bool = False, limit: int = 200) -> int:
+    """Send or inquire the refunds still in Refunding (the settling/reconciling pass).
 
-    Returns how many were looked at. Safe in several processes at once: ``finish``
-    re-checks the status under the lock, so a verdict is applied once. Refunds that
-    came with a scenario never reached any provider: they stay in Refunding until
-    support acts on them.
+    A refund is due when it was never sent (approval committed, then a crash or a lost
+    call) or when its provider was last asked long enough ago: every pass for the
+    Sandbox, ``ZENMUX_RECONCILE_AFTER_SECONDS`` for real providers, whose webhooks are
+    the first source of truth. ``force`` asks about all of them now. Returns how many
+    were asked. Safe in several processes at once: ``send`` and ``finish`` lock and
+    re-check, so a verdict is applied once. Refunds that came with a scenario never
+    reached any provider: they stay in Refunding until support acts on them.
     """
-    cutoff = clock.real_now() - older_than
+    now = clock.real_now()
+    wait = timedelta(seconds=settings().reconcile_after_seconds)
     with db.reading() as s:
-        ids = s.exec(select(Refund.id).where(Refund.status == REFUNDING,
-                                             Refund.source != "scenario")
-                     .where(sa.or_(Refund.submitted_at.is_(None), Refund.submitted_at <= cutoff))
-                     .order_by(Refund.id).limit(limit)).all()
-    for refund_id in ids:
+        rows = s.exec(select(Refund, SubscriptionPayment.channel, TopupOrder.channel)
+                      .outerjoin(SubscriptionPayment,
+                                 SubscriptionPayment.id == Refund.subscription_payment_id)
+                      .outerjoin(TopupOrder, TopupOrder.id == Refund.topup_order_id)
+                      .where(Refund.status == REFUNDING, Refund.source != "scenario")
+                      .order_by(Refund.id).limit(limit)).all()
+    asked = 0
+    for refund, sub_channel, top_channel in rows:
+        sandbox = provider_for(sub_channel or top_channel).name == "sandbox"
+        due = (force or refund.checked_at is None or sandbox
+               or now - refund.checked_at >= wait)
+        if not due:
+            continue
+        asked += 1
         try:
-            send(refund_id)
+            send(refund.id)
         except Exception:  # noqa: BLE001 - one bad refund must not stop the others
-            log.exception("processing refund %s failed; will retry", refund_id)
-    return len(ids)
+            log.exception("processing refund %s failed; will retry", refund.id)
+    return asked

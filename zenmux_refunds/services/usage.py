@@ -12,6 +12,9 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from zenmux_refunds import clock, db
+from zenmux_refunds.config import ConfigError, parse_instant
+from zenmux_refunds.domain.money import MoneyError, parse_money
 from zenmux_refunds.models import Account, SubscriptionPayment, TopupOrder, UsageRecord
 from zenmux_refunds.services import ledger
 
@@ -104,3 +107,59 @@ def since_topup(account: Account, order: TopupOrder) -> int:
 def since_subscription_payment(account: Account, payment: SubscriptionPayment) -> int:
     """Usage billed to the subscription since the payment opened its cycle."""
     return account.usage_subscription_micros - payment.usage_mark_micros
+
+
+# ------------------------------------------------------------------------ the feed
+
+MAX_CALL_ID = 128
+
+
+@dataclass(frozen=True)
+class Ingested:
+    call_id: str
+    duplicate: bool
+    account_ref: str
+
+
+def ingest(payload: object) -> Ingested:
+    """Record one billed call reported by the gateway (SPEC §5).
+
+    ``payload``: {"call_id", "account" (ref or e-mail), "amount" (USD, up to 6
+    decimals, as a string), "billed_to" (credits | subscription, default credits),
+    "at" (ISO 8601 instant)}. Raises UsageError naming the bad field; LookupError for
+    an unknown account. The account's lock orders the call with refund approvals:
+    a report either lands before an approval (and the approval settles with it) or
+    after it (and counts against what is left), never lost and never twice.
+    """
+    if not isinstance(payload, dict):
+        raise UsageError("body: expected a JSON object")
+    unknown = sorted(set(payload) - {"call_id", "account", "amount", "billed_to", "at"})
+    if unknown:
+        raise UsageError(f"{unknown[0]}: unknown field")
+    call_id = payload.get("call_id")
+    if not isinstance(call_id, str) or not call_id.strip() or len(call_id) > MAX_CALL_ID:
+        raise UsageError(f"call_id: expected a non-empty string of at most {MAX_CALL_ID} characters")
+    account_key = payload.get("account")
+    if not isinstance(account_key, str) or not account_key.strip():
+        raise UsageError("account: expected the account's reference or e-mail")
+    try:
+        amount = parse_money(payload.get("amount"), places=6, field="amount")
+        at = parse_instant(payload.get("at"), field="at")
+    except (MoneyError, ConfigError) as exc:
+        raise UsageError(str(exc)) from None
+    billed_to = payload.get("billed_to", CREDITS)
+    if billed_to not in BILLED_TO:
+        raise UsageError("billed_to: must be credits or subscription")
+    key = account_key.strip()
+    with db.transaction() as s:
+        found = s.exec(select(Account.id, Account.ref).where(
+            (Account.ref == key) | (Account.email == key.lower()))).first()
+        if found is None:
+            raise LookupError(f"account: no account {key!r}")
+        account_id, account_ref = found
+        ledger.lock_account(s, account_id)
+        account = s.get(Account, account_id)
+        s.refresh(account)
+        result = record(s, account=account, call_id=call_id.strip(), at=at,
+                        amount_micros=amount, billed_to=billed_to, recorded_at=clock.now(s))
+    return Ingested(call_id.strip(), result.duplicate, account_ref)

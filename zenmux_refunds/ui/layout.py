@@ -3,11 +3,17 @@ the demo bar (clock, reset) in demo mode, and the footer."""
 
 from __future__ import annotations
 
+import uuid
+
 import reflex as rx
 
 from zenmux_refunds.domain.money import format_instant
-from zenmux_refunds.services import demo, scenarios
+from zenmux_refunds.services import demo, scenarios, usage
 from zenmux_refunds.ui.auth_state import SIGN_IN_ROUTE, AuthState
+
+
+def clock_text_now() -> str:
+    return demo.current_time().isoformat()
 
 
 class DemoState(AuthState):
@@ -31,6 +37,23 @@ class DemoState(AuthState):
         self.demo_message = ""
         self.clock_text = format_instant(demo.current_time())
         return rx.call_script("window.location.reload()")
+
+    @rx.event
+    def simulate_call(self, form_data: dict):
+        """Demo: the gateway bills an API call to the signed-in account."""
+        account = self.signed_in_account()
+        if not self.demo_mode or account is None:
+            return
+        try:
+            usage.ingest({"call_id": f"demo-{uuid.uuid4().hex}", "account": account.ref,
+                          "amount": str(form_data.get("amount", "")).strip(),
+                          "billed_to": str(form_data.get("billed_to", "credits")),
+                          "at": clock_text_now()})
+        except (usage.UsageError, LookupError) as exc:
+            self.demo_message = str(exc)
+            return
+        self.demo_message = ""
+        return rx.toast.info("API call billed")
 
     @rx.event
     def reset_demo(self):
@@ -75,14 +98,32 @@ def header() -> rx.Component:
             AuthState.demo_mode,
             rx.hstack(
                 rx.badge("Demo", color_scheme="amber"),
-                rx.text("Clock: ", DemoState.clock_text, size="2", id="demo-clock"),
+                rx.text("Clock: ", DemoState.clock_text, size="2", id="demo-clock",
+                        white_space="nowrap"),
                 rx.button("+1 hour", size="1", variant="outline", on_click=DemoState.advance("1h")),
                 rx.button("+1 day", size="1", variant="outline", on_click=DemoState.advance("1d")),
                 rx.button("Reset demo", size="1", variant="outline", color_scheme="red",
                           on_click=DemoState.reset_demo),
-                rx.text(DemoState.demo_message, size="1", color_scheme="red"),
+                rx.form(
+                    rx.hstack(
+                        rx.input(name="amount", default_value="1.00", size="1", width="6em",
+                                 id="sim-amount"),
+                        rx.select.root(
+                            rx.select.trigger(size="1"),
+                            rx.select.content(rx.select.item("credits", value="credits"),
+                                              rx.select.item("subscription", value="subscription")),
+                            name="billed_to", default_value="credits", size="1",
+                        ),
+                        rx.button("Simulate API call", size="1", variant="outline",
+                                  type="submit", id="simulate-call"),
+                        spacing="1", align="center",
+                    ),
+                    on_submit=DemoState.simulate_call, reset_on_submit=False,
+                ),
+                rx.text(DemoState.demo_message, size="1", color_scheme="red", id="demo-message"),
                 spacing="3",
                 align="center",
+                wrap="wrap",
                 on_mount=DemoState.refresh_clock,
             ),
         ),

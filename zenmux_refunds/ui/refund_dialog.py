@@ -185,7 +185,11 @@ class RefundDialogState(AuthState):
                         if self.step == STATUS and self.refund_id:
                             self._load_status(account.id)
                         else:
-                            self._load_preview(account.id)
+                            # Only the countdown moves: the amounts stay those the
+                            # customer is reading; approval settles with the latest usage
+                            # and says so if the amount changed.
+                            self.window = billing.preview(account.id, self.kind,
+                                                          self.order_id)["window"]
                     except quotes.NotYourOrder:
                         self.open = False
                         return

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 12c40b981b3a
+Revision ID: 422b5758dd93
 Revises: 
-Create Date: 2026-11-26 20:01:18.812704
+Create Date: 2026-11-26 20:08:18.352456
 
 """
 from typing import Sequence, Union
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sqlmodel
 
 # revision identifiers, used by Alembic.
-revision: str = '12c40b981b3a'
+revision: str = '422b5758dd93'
 down_revision: Union[str, Sequence[str], None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -176,6 +176,7 @@ def upgrade() -> None:
     sa.Column('requested_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('settled_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('submitted_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('checked_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('provider_refund_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('plan_restorable', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['account.id'], ),

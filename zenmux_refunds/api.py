@@ -1,0 +1,94 @@
+"""HTTP endpoints beside the Reflex app (same port): the usage feed and the payment
+providers' webhooks. Each reads the raw body, authenticates it, and hands it to a
+service; nothing here changes money itself."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from zenmux_refunds.config import settings
+from zenmux_refunds.services import usage
+
+log = logging.getLogger(__name__)
+MAX_BODY = 64 * 1024
+
+USAGE_PATH = "/api/usage"
+STRIPE_WEBHOOK_PATH = "/api/stripe/webhook"
+ANTOM_NOTIFY_PATH = "/api/antom/notify"
+
+
+async def _body(request: Request) -> bytes | None:
+    body = await request.body()
+    return None if len(body) > MAX_BODY else body
+
+
+def _bearer_ok(request: Request) -> bool:
+    token = settings().usage_token
+    given = request.headers.get("authorization", "")
+    if not token or not given.startswith("Bearer "):
+        return False
+    return hmac.compare_digest(given[len("Bearer "):].encode(), token.encode())
+
+
+async def usage_feed(request: Request) -> Response:
+    if not _bearer_ok(request):
+        return JSONResponse({"error": "unauthorized"}, status_code=401)
+    body = await _body(request)
+    if body is None:
+        return JSONResponse({"error": "body too large"}, status_code=413)
+    try:
+        payload = json.loads(body or b"null")
+    except json.JSONDecodeError:
+        return JSONResponse({"error": "body: not valid JSON"}, status_code=400)
+    try:
+        result = await _in_thread(usage.ingest, payload)
+    except usage.UsageError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    except LookupError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=404)
+    return JSONResponse({"recorded": True, "duplicate": result.duplicate,
+                         "call_id": result.call_id})
+
+
+async def stripe_webhook(request: Request) -> Response:
+    from zenmux_refunds.providers import stripe_webhooks
+
+    body = await _body(request)
+    if body is None:
+        return JSONResponse({"error": "body too large"}, status_code=413)
+    status, answer = await _in_thread(stripe_webhooks.handle, body,
+                                      request.headers.get("stripe-signature"))
+    return JSONResponse(answer, status_code=status)
+
+
+async def antom_notify(request: Request) -> Response:
+    from zenmux_refunds.providers import antom
+
+    body = await _body(request)
+    if body is None:
+        return JSONResponse({"error": "body too large"}, status_code=413)
+    status, headers, answer = await _in_thread(antom.handle_notification,
+                                               dict(request.headers), body)
+    return Response(answer, status_code=status, headers=headers,
+                    media_type="application/json")
+
+
+async def _in_thread(fn, *args):
+    import asyncio
+
+    return await asyncio.to_thread(fn, *args)
+
+
+def build() -> Starlette:
+    return Starlette(routes=[
+        Route(USAGE_PATH, usage_feed, methods=["POST"]),
+        Route(STRIPE_WEBHOOK_PATH, stripe_webhook, methods=["POST"]),
+        Route(ANTOM_NOTIFY_PATH, antom_notify, methods=["POST"]),
+    ])
