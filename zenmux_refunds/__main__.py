@@ -46,8 +46,11 @@ def _cmd_scenario(args) -> int:
 
 
 def _cmd_clock(args) -> int:
+    from zenmux_refunds import db
     from zenmux_refunds.domain.money import format_instant
     from zenmux_refunds.services import demo
+
+    db.upgrade()  # the clock lives in the database: a fresh one gets its schema first
 
     if args.action == "advance":
         demo.advance_clock(demo.parse_duration(args.duration))

@@ -340,7 +340,22 @@ def parse(data: Any) -> Scenario:
         accounts.append(acct)
 
     _check_links(accounts)
+    for acct in accounts:
+        for items in (acct.subscription_payments, acct.topups, acct.grants, acct.usage,
+                      acct.adjustments, acct.refunds):
+            for item in items:
+                name, at = _instant(item)
+                if at > now:
+                    raise ScenarioError(f"{item.path}.{name}", "is later than the scenario's now")
     return Scenario(now=now, accounts=accounts)
+
+
+def _instant(item) -> tuple[str, datetime]:
+    """The field that dates a record, and its value."""
+    for name in ("paid_at", "requested_at", "at"):
+        if hasattr(item, name):
+            return name, getattr(item, name)
+    raise TypeError(f"{type(item).__name__} has no instant")
 
 
 def _check_links(accounts: list[AccountIn]) -> None:
@@ -513,11 +528,7 @@ class _World:
                 ("refund", a.refunds, 4),
             ):
                 for item in items:
-                    at = item.requested_at if kind == "refund" else (
-                        item.paid_at if kind in ("sub", "topup") else item.at)
-                    if at > self.now:
-                        raise ScenarioError(item.path, "is later than the scenario's now")
-                    events.append((at, rank, seq, kind, acct, item))
+                    events.append((_instant(item)[1], rank, seq, kind, acct, item))
                     seq += 1
         events.sort(key=lambda e: (e[0], e[1], e[2]))
         # Referral rewards fall due while the timeline runs; a heap would do, but the

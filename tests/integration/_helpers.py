@@ -1,0 +1,61 @@
+"""Small helpers shared by the integration tests (no fixtures here: see tests/conftest.py)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from zenmux_refunds import db
+from zenmux_refunds.models import ALL_TABLES, Account
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_SCENARIO = PROJECT_ROOT / "scenarios" / "example.json"
+SHARED_EXAMPLE = PROJECT_ROOT.parent / "shared" / "example-scenario.json"
+SHIPPED_SCENARIOS = sorted((PROJECT_ROOT / "scenarios").glob("*.json"))
+
+_example_cache: dict | None = None
+
+
+def example_data() -> dict:
+    """A fresh deep copy of scenarios/example.json, safe to break."""
+    global _example_cache
+    if _example_cache is None:
+        _example_cache = json.loads(EXAMPLE_SCENARIO.read_text(encoding="utf-8"))
+    return copy.deepcopy(_example_cache)
+
+
+def table_counts(url: str) -> dict[str, int | None]:
+    """Row count of every application table; None for a table that does not exist."""
+    eng = db.engine(url)
+    present = set(sa.inspect(eng).get_table_names())
+    counts: dict[str, int | None] = {}
+    with eng.connect() as conn:
+        for model in ALL_TABLES:
+            name = model.__tablename__
+            if name not in present:
+                counts[name] = None
+            else:
+                counts[name] = conn.execute(
+                    sa.select(sa.func.count()).select_from(model.__table__)
+                ).scalar_one()
+    return counts
+
+
+def assert_no_rows(url: str) -> None:
+    counts = table_counts(url)
+    holding = {name: n for name, n in counts.items() if n not in (None, 0)}
+    assert holding == {}, f"the database still holds rows: {holding}"
+
+
+def account(session: Session, ref: str) -> Account:
+    return session.exec(select(Account).where(Account.ref == ref)).one()
+
+
+def person(ref: str, **extra) -> dict:
+    """A scenario account with the usual required fields."""
+    return {"ref": ref, "email": f"{ref}@example.com", "name": ref.capitalize(),
+            "password": f"{ref}-pass", **extra}
