@@ -521,3 +521,19 @@ def test_money_parse_errors_name_the_field() -> None:
     with pytest.raises(MoneyError) as err:
         parse_money("1e2", places=6, field="usage[0].amount")
     assert "usage[0].amount" in str(err.value)
+
+
+def test_a_refund_that_would_pay_nothing_is_refused() -> None:
+    # refundable 1 cent: final floor(1 * 0.95) = 0 -> nothing to pay back, nothing to lose
+    facts = replace(TOP_6002, usage_micros=(TOP_6002.paid_cents - 1) * 10_000)
+    d = run(facts)
+    assert (d.quote.refundable_cents, d.quote.final_cents) == (1, 0)
+    assert d.reason is Reason.USAGE_EXCEEDS
+    two_cents = run(replace(facts, usage_micros=(TOP_6002.paid_cents - 2) * 10_000))
+    assert (two_cents.eligible, two_cents.quote.final_cents) == (True, 1)
+
+
+def test_support_may_refund_a_channel_that_is_not_online() -> None:
+    bank = replace(TOP_6002, channel="bank_transfer")
+    assert run(bank).reason is Reason.NOT_ONLINE
+    assert run(replace(bank, via_support=True)).eligible

@@ -120,7 +120,8 @@ def reference_reason(f: OrderFacts, now: datetime, fee: int) -> Reason | None:
         (f.full_refund_done or f.already_refunded_cents >= f.paid_cents, Reason.FULLY_REFUNDED),
         (f.kind == "topup" and f.channel not in ("stripe", "antom"), Reason.NOT_ONLINE),
         (now >= f.paid_at + timedelta(hours=24), Reason.WINDOW_EXPIRED),
-        (refundable <= 0, Reason.USAGE_EXCEEDS),
+        # nothing left, or nothing left once the fee is taken (refundable of 1 cent)
+        (refundable <= 0 or refundable * (100 - fee) // 100 <= 0, Reason.USAGE_EXCEEDS),
         (f.kind == "topup" and (f.topup_balance_micros or 0) < refundable * 10_000,
          Reason.INSUFFICIENT_BALANCE),
     ]

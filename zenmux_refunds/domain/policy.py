@@ -176,6 +176,9 @@ class OrderFacts:
     topup_balance_micros: int | None = None  # required for topups (reason 8)
     charged_currency: str = "USD"
     charged_minor: int | None = None
+    # A refund that support approves from an e-mail request may return any channel's
+    # payment (paid out manually where no provider can): reason 5 does not apply.
+    via_support: bool = False
 
 
 @dataclass(frozen=True)
@@ -207,11 +210,14 @@ def _first_reason(
         return Reason.IN_PROGRESS
     if facts.full_refund_done or facts.already_refunded_cents >= facts.paid_cents:
         return Reason.FULLY_REFUNDED
-    if topup and facts.channel.lower() not in ONLINE_CHANNELS:
+    if topup and facts.channel.lower() not in ONLINE_CHANNELS and not facts.via_support:
         return Reason.NOT_ONLINE
     if now >= ends_at:
         return Reason.WINDOW_EXPIRED
-    if quote.refundable_cents <= 0:
+    if quote.refundable_cents <= 0 or quote.final_cents <= 0 or quote.final_charged_minor <= 0:
+        # Also when the fee and the rounding leave nothing to pay back (1 cent
+        # refundable; a sub-unit share of a zero-decimal currency): a refund that pays
+        # nothing would still downgrade the plan or forfeit bonuses.
         return Reason.USAGE_EXCEEDS
     if topup:
         if facts.topup_balance_micros is None:
