@@ -216,6 +216,31 @@ class RefundEvent(SQLModel, table=True):
     detail: str = Field(default="", sa_type=sa.Text)
 
 
+class EmailRequest(SQLModel, table=True):
+    """A refund requested by e-mail (Option 3), reviewed by support."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ref: str = Field(unique=True, index=True, max_length=64)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    contact: str = Field(max_length=254)  # the e-mail / account ID the customer gave
+    purchase_at: datetime  # as entered, minute precision, UTC
+    amount_cents: int = money_field()
+    unused_balance: str = Field(default="", max_length=64)  # as the customer stated it
+    reason: str = Field(sa_type=sa.Text)
+    submitted_at: datetime  # the 24-hour rule counts at this instant
+    review_due_at: datetime  # 7 business days later
+    order_kind: Optional[str] = Field(default=None, max_length=16)
+    subscription_payment_id: Optional[int] = Field(
+        default=None, foreign_key="subscriptionpayment.id", nullable=True)
+    topup_order_id: Optional[int] = Field(default=None, foreign_key="topuporder.id",
+                                          nullable=True)
+    status: str = Field(default="pending", max_length=16)  # pending | approved | denied
+    decided_by: Optional[str] = Field(default=None, max_length=254)
+    decided_at: Optional[datetime] = Field(default=None, nullable=True)
+    decision_note: str = Field(default="", max_length=1000)  # the denial reason
+    refund_id: Optional[int] = Field(default=None, foreign_key="refund.id", nullable=True)
+
+
 class AuthSession(SQLModel, table=True):
     """A server-side sign-in session; the browser holds only the token."""
 
@@ -251,6 +276,7 @@ ALL_TABLES = [
     LedgerEntry,
     Refund,
     RefundEvent,
+    EmailRequest,
     AuthSession,
     ClockSetting,
 ]

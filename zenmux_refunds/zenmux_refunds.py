@@ -4,11 +4,13 @@ import reflex as rx
 
 import zenmux_refunds.models  # noqa: F401  (tables reach Alembic through SQLModel.metadata)
 from zenmux_refunds import api
-from zenmux_refunds.ui import pages
 from zenmux_refunds.ui.auth_state import HOME_ROUTE, SIGN_IN_ROUTE, AuthState
 from zenmux_refunds.ui.credits import CreditsState, credits_page
+from zenmux_refunds.ui.policy import policy_page
+from zenmux_refunds.ui.request import RequestState, request_page
 from zenmux_refunds.ui.sign_in import SignInState, sign_in_page
 from zenmux_refunds.ui.subscription import SubscriptionState, subscription_page
+from zenmux_refunds.ui.support import SupportState, support_page
 from zenmux_refunds.worker import background_loop
 
 
@@ -23,6 +25,10 @@ app.add_page(subscription_page, route="/subscription", title="Subscription · Ze
              on_load=SubscriptionState.load)
 app.add_page(credits_page, route="/credits", title="Credits · ZenMux",
              on_load=CreditsState.load)
-app.add_page(pages.support_page, route="/support", title="Support console · ZenMux",
-             on_load=AuthState.require_support_page)
+app.add_page(request_page, route="/request", title="Email request · ZenMux",
+             on_load=RequestState.load)
+app.add_page(support_page, route="/support", title="Support console · ZenMux",
+             on_load=SupportState.load)
+app.add_page(policy_page, route="/policy", title="Refund policy & FAQ · ZenMux",
+             on_load=AuthState.require_customer_page)
 app.register_lifespan_task(background_loop)

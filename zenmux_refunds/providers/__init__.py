@@ -2,7 +2,7 @@
 
 Stripe serves the ``stripe`` channel when ``STRIPE_API_KEY`` is set, Antom the ``antom``
 channel when ``ANTOM_CLIENT_ID`` and ``ANTOM_PRIVATE_KEY`` are set; otherwise the
-Sandbox provider serves the channel.
+Sandbox provider serves the channel. Other channels are paid out by hand (Manual).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from zenmux_refunds.providers.base import (
     ProviderResult,
     RefundRequest,
 )
+from zenmux_refunds.domain.policy import ONLINE_CHANNELS
+from zenmux_refunds.providers.manual import ManualProvider
 from zenmux_refunds.providers.sandbox import SandboxProvider
 
 __all__ = ["Outcome", "Provider", "ProviderError", "ProviderResult", "RefundRequest",
@@ -32,4 +34,6 @@ def provider_for(channel: str) -> Provider:
         from zenmux_refunds.providers.antom import AntomProvider
 
         return AntomProvider(cfg)
+    if channel not in ONLINE_CHANNELS:
+        return ManualProvider()
     return SandboxProvider(cfg.sandbox_settle_seconds)

@@ -63,7 +63,8 @@ def find_order(session: Session, account: Account, kind: str, order_id: int):
     return order
 
 
-def facts_for(session: Session, account: Account, kind: str, order) -> policy.OrderFacts:
+def facts_for(session: Session, account: Account, kind: str, order, *,
+              via_support: bool = False) -> policy.OrderFacts:
     refunds = order_refunds(session, kind, order.id)
     already = sum(r.gross_cents for r in refunds if r.status == "refunded")
     common = dict(
@@ -83,7 +84,7 @@ def facts_for(session: Session, account: Account, kind: str, order) -> policy.Or
         usage_micros=max(usage.since_topup(account, order), 0),
         topup_balance_micros=ledger.balances(session, account.id).topup_micros,
         charged_currency=order.charged_currency, charged_minor=order.charged_minor,
-        **common,
+        via_support=via_support, **common,
     )
 
 
@@ -112,13 +113,17 @@ def forfeits_for(session: Session, order: TopupOrder) -> Forfeits:
 
 
 def quote_order(session: Session, account: Account, kind: str, order_id: int,
-                now: datetime) -> OrderQuote:
-    """The preview of ``account``'s order at ``now`` (NotYourOrder if not theirs)."""
+                now: datetime, *, via_support: bool = False) -> OrderQuote:
+    """The preview of ``account``'s order at ``now`` (NotYourOrder if not theirs).
+
+    ``now`` is the instant the 24-hour window is judged at: the present, or when an
+    e-mail request was submitted. Usage is always the latest stored total.
+    """
     # Re-read the account: its running usage totals are what the quote subtracts from.
     account = session.get(Account, account.id)
     order = find_order(session, account, kind, order_id)
-    decision = policy.evaluate(facts_for(session, account, kind, order), now=now,
-                               fee_percent=settings().fee_percent)
+    decision = policy.evaluate(facts_for(session, account, kind, order, via_support=via_support),
+                               now=now, fee_percent=settings().fee_percent)
     refunds = order_refunds(session, kind, order.id)
     return OrderQuote(
         kind=kind,

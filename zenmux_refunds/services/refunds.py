@@ -88,11 +88,16 @@ def _reward_of(session: Session, kind: str, order_id: int) -> ReferralReward | N
 
 
 def approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: int | None,
-            actor: str, source: str = "self") -> Approved:
-    """Approve the refund of ``account_id``'s order (the second confirmation).
+            actor: str, source: str = "self", window_at: datetime | None = None,
+            via_support: bool = False) -> Approved:
+    """Approve the refund of ``account_id``'s order (the customer's second
+    confirmation, or support approving a request).
 
-    Raises quotes.NotYourOrder when the order is not the account's, RefundRefused when
-    it is not eligible now.
+    ``window_at``: judge the 24-hour window at that instant (an e-mail request's
+    submission, a failed refund's original request) instead of now; usage is always
+    the latest. ``via_support``: support may refund channels that cannot be refunded
+    online (paid out manually). Raises quotes.NotYourOrder when the order is not the
+    account's, RefundRefused when it is not eligible.
     """
     if kind not in (quotes.SUBSCRIPTION, quotes.TOPUP):
         raise quotes.NotYourOrder(f"unknown order kind {kind!r}")
@@ -104,7 +109,8 @@ def approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: i
             ledger.lock_accounts(s, {account_id} | ({reward.referrer_id} if reward else set()))
             account = s.get(Account, account_id)
             now = clock.now(s)
-            view = quotes.quote_order(s, account, kind, order_id, now)
+            view = quotes.quote_order(s, account, kind, order_id, window_at or now,
+                                      via_support=via_support)
             decision, order = view.decision, view.order
             if not decision.eligible:
                 raise RefundRefused(decision.reason.value)
@@ -327,9 +333,9 @@ def send(refund_id: int) -> str:
     try:
         result = provider.submit(request) if first else provider.inquire(request)
     except ProviderError as exc:
-        _note(refund_id, f"provider:{provider.name}", "provider_error", str(exc))
+        note(refund_id, f"provider:{provider.name}", "provider_error", str(exc))
         return REFUNDING
-    _note(refund_id, f"provider:{provider.name}", "sent" if first else "inquired",
+    note(refund_id, f"provider:{provider.name}", "sent" if first else "inquired",
           {"outcome": result.outcome.value, "provider_refund_id": result.provider_refund_id,
            "detail": result.detail})
     if result.outcome == Outcome.PENDING:
@@ -338,7 +344,8 @@ def send(refund_id: int) -> str:
                   detail=result.detail, provider_refund_id=result.provider_refund_id)
 
 
-def _note(refund_id: int, actor: str, action: str, detail) -> None:
+def note(refund_id: int, actor: str, action: str, detail) -> None:
+    """Add a line to a refund's audit trail (and keep the provider's refund id)."""
     with db.transaction() as s:
         refund = s.get(Refund, refund_id)
         if refund.provider_refund_id is None and isinstance(detail, dict):

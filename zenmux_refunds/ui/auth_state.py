@@ -51,16 +51,6 @@ class AuthState(rx.State):
             return rx.redirect(SIGN_IN_ROUTE)
 
     @rx.event
-    def require_support_page(self):
-        """on_load of support pages: the role is checked here, on the server."""
-        account = self.signed_in_account()
-        if account is None:
-            return rx.redirect(SIGN_IN_ROUTE)
-        if account.role != auth.SUPPORT:
-            log.warning("customer %s opened a support page", account.email)
-            return rx.redirect(HOME_ROUTE)
-
-    @rx.event
     def sign_out(self):
         auth.sign_out(self.session_token)
         self.session_token = ""

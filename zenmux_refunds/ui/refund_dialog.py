@@ -226,6 +226,7 @@ def _preview_body() -> rx.Component:
         rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", icon="triangle_alert",
                                           id="dialog-error")),
         rx.hstack(
+            rx.link("Refund policy & FAQ", href="/policy", size="2", is_external=True),
             rx.spacer(),
             rx.button("Cancel", variant="soft", color_scheme="gray", on_click=S.close),
             rx.button("Submit Refund", on_click=S.to_confirm, disabled=~S.can_refund,

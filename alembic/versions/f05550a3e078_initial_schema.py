@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 422b5758dd93
+Revision ID: f05550a3e078
 Revises: 
-Create Date: 2026-11-26 20:08:18.352456
+Create Date: 2026-11-26 20:10:36.020915
 
 """
 from typing import Sequence, Union
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sqlmodel
 
 # revision identifiers, used by Alembic.
-revision: str = '422b5758dd93'
+revision: str = 'f05550a3e078'
 down_revision: Union[str, Sequence[str], None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -192,6 +192,35 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_refund_subscription_payment_id'), ['subscription_payment_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_refund_topup_order_id'), ['topup_order_id'], unique=False)
 
+    op.create_table('emailrequest',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ref', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('contact', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+    sa.Column('purchase_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('amount_cents', sa.BigInteger(), nullable=False),
+    sa.Column('unused_balance', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('submitted_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('review_due_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('order_kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('subscription_payment_id', sa.Integer(), nullable=True),
+    sa.Column('topup_order_id', sa.Integer(), nullable=True),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('decided_by', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True),
+    sa.Column('decided_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('decision_note', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+    sa.Column('refund_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], ),
+    sa.ForeignKeyConstraint(['refund_id'], ['refund.id'], ),
+    sa.ForeignKeyConstraint(['subscription_payment_id'], ['subscriptionpayment.id'], ),
+    sa.ForeignKeyConstraint(['topup_order_id'], ['topuporder.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('emailrequest', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_emailrequest_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_emailrequest_ref'), ['ref'], unique=True)
+
     op.create_table('ledgerentry',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=False),
@@ -267,6 +296,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_ledger_account_at')
 
     op.drop_table('ledgerentry')
+    with op.batch_alter_table('emailrequest', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_emailrequest_ref'))
+        batch_op.drop_index(batch_op.f('ix_emailrequest_account_id'))
+
+    op.drop_table('emailrequest')
     with op.batch_alter_table('refund', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_refund_topup_order_id'))
         batch_op.drop_index(batch_op.f('ix_refund_subscription_payment_id'))

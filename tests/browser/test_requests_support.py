@@ -1,0 +1,124 @@
+"""E-mail requests and the support console, as a customer and an agent use them."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import shot, sign_in_as
+
+
+def _file_request(page: Page, when: str, amount: str, reason: str) -> None:
+    page.get_by_role("link", name="Email request").click()
+    page.wait_for_url("**/request")
+    expect(page.locator("#req-contact")).to_have_value("paul@example.com")
+    expect(page.locator("#req-balance")).to_have_value("$179.37")
+    page.locator("#req-purchase-at").fill(when)
+    page.locator("#req-amount").fill(amount)
+    page.locator("#req-reason").fill(reason)
+    page.locator("#req-submit").click()
+
+
+def _request_ref(page: Page) -> str:
+    filed = page.locator("#req-filed")
+    expect(filed).to_contain_text("recorded")
+    return filed.inner_text().split()[1]
+
+
+def _as_sam(browser, app_server) -> Page:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000},
+                                  base_url=app_server.base_url)
+    context.set_default_timeout(30_000)
+    sam = context.new_page()
+    sign_in_as(sam, "sam")
+    sam.get_by_role("link", name="Support console").click()
+    sam.wait_for_url("**/support")
+    return sam
+
+
+def test_bank_transfer_request_is_approved_paid_out_and_seen_by_the_customer(
+        page: Page, browser, app_server):
+    sign_in_as(page, "paul")
+    _file_request(page, "2026-11-26 10:00", "10.00", "Paid by bank transfer by mistake")
+    ref = _request_ref(page)
+    expect(page.locator("#req-filed")).to_contain_text("Review due by 2026-12-07 12:00 UTC")
+    expect(page.locator("#req-filed")).to_contain_text("TOP-3004")
+    expect(page.locator("#review-promise")).to_contain_text("7 business days")
+    expect(page.locator("#review-promise")).to_contain_text("3-10 banking business days")
+    expect(page.locator("#req-mailto")).to_have_attribute("href", r_mailto())
+    expect(page.locator(f"#request-status-{ref}")).to_have_text("Pending")
+    shot(page, "request-filed")
+
+    sam = _as_sam(browser, app_server)
+    row = sam.locator(f"#support-request-{ref}")
+    expect(row).to_contain_text("TOP-3004")
+    expect(row).to_contain_text("2026-12-07 12:00 UTC")
+    sam.locator(f"#approve-{ref}").click()
+    expect(sam.locator("#support-message")).to_contain_text("Approved: refund RF-")
+    refund_ref = sam.locator("#support-message").inner_text().split()[-1].rstrip(".")
+    shot(sam, "support-approved")
+
+    page.reload()
+    expect(page.locator(f"#request-status-{ref}")).to_have_text("Approved")
+    expect(page.locator(f"#request-refund-{ref}")).to_have_text("Refunding")
+
+    sam.locator(f"#payout-{refund_ref}").click()
+    expect(sam.locator("#support-message")).to_contain_text("Payout recorded: refunded")
+    sam.locator(f"#trail-{refund_ref}").click()
+    trail = sam.locator("#audit-trail")
+    expect(trail).to_contain_text("sam@zenmux.example")
+    expect(trail).to_contain_text("approved")
+    expect(trail).to_contain_text("refunded")
+    shot(sam, "support-audit-trail")
+    sam.context.close()
+
+    page.reload()
+    expect(page.locator(f"#request-refund-{ref}")).to_have_text("Refunded")
+    page.get_by_role("link", name="Credits").click()
+    # 179.376543 - refundable 8.99 (usage since 10:00 was $1.01)
+    expect(page.locator("#balance-topup")).to_have_text("$170.38")
+    expect(page.locator("#tag-TOP-3004")).to_have_text("Refunded")
+    shot(page, "request-refunded-credits")
+
+
+def r_mailto():
+    import re
+
+    return re.compile(r"^mailto:support@zenmux\.ai\?subject=Refund%20request&body=.*")
+
+
+def test_a_denied_request_shows_the_reason(page: Page, browser, app_server):
+    sign_in_as(page, "paul")
+    _file_request(page, "2026-11-24 10:00", "25.00", "I no longer need it")
+    ref = _request_ref(page)
+    sam = _as_sam(browser, app_server)
+    sam.locator("#deny-pick").click()
+    sam.get_by_role("option", name=ref).click()
+    sam.locator("#deny-note").fill("The refund window had closed before the request")
+    sam.locator("#deny-submit").click()
+    expect(sam.locator("#support-message")).to_have_text("Request denied.")
+    sam.context.close()
+    page.reload()
+    expect(page.locator(f"#request-status-{ref}")).to_have_text("Denied")
+    expect(page.locator(f"#request-note-{ref}")).to_have_text(
+        "Reason: The refund window had closed before the request")
+    shot(page, "request-denied")
+
+
+def test_a_request_with_a_bad_date_is_refused_and_nothing_recorded(page: Page):
+    sign_in_as(page, "paul")
+    _file_request(page, "26/11/2026 10:00", "10.00", "Wrong format on purpose")
+    expect(page.locator("#req-error")).to_have_text(
+        "Purchase date and time: use the format YYYY-MM-DD HH:mm, e.g. 2026-11-26 10:00 (UTC)")
+    expect(page.locator("#req-filed")).to_have_count(0)
+    expect(page.locator("[id^=request-status-]")).to_have_count(0)
+    page.reload()
+    expect(page.locator("[id^=request-status-]")).to_have_count(0)
+    shot(page, "request-bad-date")
+
+
+def test_a_customer_gets_nothing_from_the_console(page: Page):
+    sign_in_as(page, "paul")
+    page.goto("/support")
+    page.wait_for_url("**/subscription")
+    expect(page.get_by_role("heading", name="Support console")).to_have_count(0)
+    expect(page.get_by_role("link", name="Support console")).to_have_count(0)

@@ -1,0 +1,250 @@
+"""Support console (support role only, checked on the server by every handler and again
+by every console service): refunds by status with their audit trail and actions,
+e-mail requests with their review due dates, and the Sandbox provider's controls."""
+
+from __future__ import annotations
+
+import logging
+
+import reflex as rx
+
+from zenmux_refunds.services import console, quotes, refunds, requests
+from zenmux_refunds.ui.auth_state import AuthState
+from zenmux_refunds.ui.components import pager
+from zenmux_refunds.ui.layout import page
+
+log = logging.getLogger(__name__)
+PAGE_SIZE = 15
+
+
+class SupportState(AuthState):
+    status_filter: str = "all"
+    refunds: list[dict] = []
+    page: int = 1
+    pages: int = 1
+    total: int = 0
+    request_filter: str = "pending"
+    requests_rows: list[dict] = []
+    trail_ref: str = ""
+    trail: list[dict] = []
+    message: str = ""
+    message_color: str = "green"
+
+    def _agent_id(self) -> int | None:
+        """The signed-in support agent's id, or None (a customer's event does nothing)."""
+        account = self.signed_in_account()
+        if account is None or account.role != "support":
+            log.warning("support action refused for %s", account.email if account else "nobody")
+            return None
+        return account.id
+
+    def _fill(self, agent_id: int) -> None:
+        result = console.list_refunds(agent_id, status=self.status_filter, page=self.page,
+                                      page_size=PAGE_SIZE)
+        self.refunds, self.total, self.pages, self.page = (result.rows, result.total,
+                                                           result.pages, result.page)
+        self.requests_rows = requests.list_for_support(agent_id, status=self.request_filter,
+                                                       page_size=50).rows
+
+    def _say(self, text: str, ok: bool = True) -> None:
+        self.message, self.message_color = text, "green" if ok else "red"
+
+    @rx.event
+    def load(self):
+        account = self.signed_in_account()
+        if account is None:
+            return rx.redirect("/sign-in")
+        if account.role != "support":
+            log.warning("customer %s opened the support console", account.email)
+            return rx.redirect("/subscription")
+        self.message, self.trail, self.trail_ref = "", [], ""
+        self._fill(account.id)
+
+    @rx.event
+    def refresh(self):
+        agent = self._agent_id()
+        if agent is not None:
+            self._fill(agent)
+
+    @rx.event
+    def set_status_filter(self, value: str):
+        agent = self._agent_id()
+        if agent is None:
+            return
+        self.status_filter = value if value in console.STATUSES else "all"
+        self.page = 1
+        self._fill(agent)
+
+    @rx.event
+    def set_request_filter(self, value: str):
+        agent = self._agent_id()
+        if agent is None:
+            return
+        self.request_filter = value if value in ("pending", "approved", "denied", "all") else "pending"
+        self._fill(agent)
+
+    @rx.event
+    def go_to(self, page: int):
+        agent = self._agent_id()
+        if agent is None:
+            return
+        self.page = max(1, min(int(page), self.pages))
+        self._fill(agent)
+
+    def _act(self, action, *args, done: str):
+        agent = self._agent_id()
+        if agent is None:
+            return
+        try:
+            result = action(agent, *args)
+        except (refunds.RefundRefused, requests.RequestError, quotes.NotYourOrder,
+                LookupError, ValueError, PermissionError) as exc:
+            self._say(str(exc), ok=False)
+        else:
+            self._say(done.format(result=result))
+        self._fill(agent)
+
+    @rx.event
+    def show_trail(self, refund_id: int, refund_ref: str):
+        agent = self._agent_id()
+        if agent is None:
+            return
+        self.trail = console.audit_trail(agent, int(refund_id))
+        self.trail_ref = str(refund_ref)
+
+    @rx.event
+    def retry(self, refund_id: int):
+        self._act(console.retry, int(refund_id), done="Retried as {result}.")
+
+    @rx.event
+    def cancel(self, refund_id: int):
+        self._act(console.cancel, int(refund_id), done="Refund {result}.")
+
+    @rx.event
+    def pay_out(self, refund_id: int):
+        self._act(console.record_payout, int(refund_id), done="Payout recorded: {result}.")
+
+    @rx.event
+    def approve_request(self, request_id: int):
+        self._act(requests.approve, int(request_id), done="Approved: refund {result}.")
+
+    @rx.event
+    def deny_request(self, form: dict):
+        try:
+            request_id = int(form.get("request_id", ""))
+        except ValueError:
+            self._say("Choose a request to deny.", ok=False)
+            return
+        self._act(requests.deny, request_id, str(form.get("note", "")), done="Request denied.")
+
+    @rx.event
+    def sandbox(self, form: dict):
+        outcome = str(form.get("outcome", "fail"))
+        self._act(console.set_sandbox_outcome, str(form.get("order_ref", "")), outcome,
+                  done=f"The Sandbox will {outcome} refunds of that {{result}} order.")
+
+
+def _refund_row(r: rx.Var) -> rx.Component:
+    S = SupportState
+    return rx.table.row(
+        rx.table.cell(r["ref"]), rx.table.cell(r["account"]), rx.table.cell(r["order"]),
+        rx.table.cell(r["final"]),
+        rx.table.cell(rx.badge(r["status"], color_scheme=r["color"].to(str))),
+        rx.table.cell(r["source"]), rx.table.cell(r["requested"]),
+        rx.table.cell(rx.hstack(
+            rx.button("Audit trail", size="1", variant="soft",
+                      on_click=S.show_trail(r["id"], r["ref"]), id="trail-" + r["ref"].to(str)),
+            rx.cond(r["can_retry"], rx.button("Retry", size="1", on_click=S.retry(r["id"]),
+                                              id="retry-" + r["ref"].to(str))),
+            rx.cond(r["can_cancel"], rx.button("Cancel", size="1", color_scheme="red",
+                                               on_click=S.cancel(r["id"]),
+                                               id="cancel-" + r["ref"].to(str))),
+            rx.cond(r["can_pay_out"], rx.button("Record payout", size="1", color_scheme="green",
+                                                on_click=S.pay_out(r["id"]),
+                                                id="payout-" + r["ref"].to(str))),
+            spacing="2")),
+        id="support-refund-" + r["ref"].to(str),
+    )
+
+
+def _request_row(r: rx.Var) -> rx.Component:
+    S = SupportState
+    return rx.table.row(
+        rx.table.cell(r["ref"]), rx.table.cell(r["account"]),
+        rx.table.cell(r["purchase_at"], " · ", r["amount"]), rx.table.cell(r["order"]),
+        rx.table.cell(r["reason"]),
+        rx.table.cell(rx.text(r["due"], color_scheme=rx.cond(r["overdue"], "red", "gray"),
+                              weight=rx.cond(r["overdue"], "bold", "regular")),
+                      rx.cond(r["overdue"], rx.badge("Overdue", color_scheme="red"))),
+        rx.table.cell(rx.badge(r["status"])),
+        rx.table.cell(rx.cond(r["status"] == "Pending",
+                              rx.button("Approve", size="1", on_click=S.approve_request(r["id"]),
+                                        id="approve-" + r["ref"].to(str)))),
+        id="support-request-" + r["ref"].to(str),
+    )
+
+
+def _select(value, items, on_change, id_: str) -> rx.Component:
+    return rx.select(items, value=value, on_change=on_change, size="1", id=id_)
+
+
+def support_page() -> rx.Component:
+    S = SupportState
+    return page(
+        rx.heading("Support console", size="6"),
+        rx.cond(S.message != "", rx.callout(S.message, color_scheme=S.message_color,
+                                            id="support-message")),
+        rx.hstack(rx.heading("Refunds", size="4"),
+                  _select(S.status_filter, list(console.STATUSES), S.set_status_filter,
+                          "refund-filter"),
+                  rx.button("Refresh", size="1", variant="soft", on_click=S.refresh),
+                  spacing="3", align="center"),
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
+                "Refund", "Account", "Order", "Amount", "Status", "Source", "Requested", "")])),
+            rx.table.body(rx.foreach(S.refunds, _refund_row)),
+            width="100%", variant="surface",
+        ),
+        pager(S),
+        rx.cond(S.trail_ref != "", rx.card(
+            rx.text("Audit trail of ", S.trail_ref, weight="bold"),
+            rx.foreach(S.trail, lambda e: rx.hstack(
+                rx.text(e["at"], size="1", white_space="nowrap"),
+                rx.text(e["actor"], size="1", weight="medium"),
+                rx.text(e["action"], size="1"), rx.text(e["change"], size="1"),
+                rx.text(e["detail"], size="1", color_scheme="gray"), spacing="3")),
+            width="100%", id="audit-trail")),
+        rx.hstack(rx.heading("Email requests", size="4"),
+                  _select(S.request_filter, ["pending", "approved", "denied", "all"],
+                          S.set_request_filter, "request-filter"),
+                  spacing="3", align="center"),
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
+                "Request", "Account", "Purchase", "Order", "Reason", "Review due", "Status", "")])),
+            rx.table.body(rx.foreach(S.requests_rows, _request_row)),
+            width="100%", variant="surface",
+        ),
+        rx.form(
+            rx.hstack(
+                rx.select.root(rx.select.trigger(placeholder="Request to deny", id="deny-pick"),
+                               rx.select.content(rx.foreach(
+                                   S.requests_rows, lambda r: rx.cond(
+                                       r["status"] == "Pending",
+                                       rx.select.item(r["ref"], value=r["id"].to(str))))),
+                               name="request_id"),
+                rx.input(name="note", placeholder="Reason the customer will see", width="24em",
+                         id="deny-note"),
+                rx.button("Deny", color_scheme="red", type="submit", id="deny-submit"),
+                spacing="2", align="center"),
+            on_submit=S.deny_request, reset_on_submit=True,
+        ),
+        rx.heading("Sandbox provider", size="4"),
+        rx.form(
+            rx.hstack(
+                rx.input(name="order_ref", placeholder="Order, e.g. SUB-1002", id="sandbox-order"),
+                rx.select(["fail", "succeed"], name="outcome", default_value="fail", size="2"),
+                rx.button("Apply", type="submit", variant="outline", id="sandbox-apply"),
+                spacing="2", align="center"),
+            on_submit=S.sandbox, reset_on_submit=False,
+        ),
+    )
