@@ -199,6 +199,9 @@ class Refund(SQLModel, table=True):
     submitted_at: Optional[datetime] = Field(default=None, nullable=True)
     # wall-clock time of the last exchange with the provider (reconciler pacing)
     checked_at: Optional[datetime] = Field(default=None, nullable=True)
+    # while a process is talking to the provider about this refund (wall clock): others
+    # keep off until the call ends or this passes (a crashed caller's lease expires)
+    lease_until: Optional[datetime] = Field(default=None, nullable=True)
     provider_refund_id: Optional[str] = Field(default=None, max_length=255)
     plan_restorable: bool = Field(default=False)  # subscription: the plan it downgraded
 

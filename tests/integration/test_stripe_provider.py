@@ -43,51 +43,7 @@ if _BINARY is None:
                 f"(which installs it into {support.DEFAULT_BINARY.parent.parent})",
                 allow_module_level=True)
 
-SECRET = "whsec_test"
-API_KEY = "sk_test_x"
-
-
-# ------------------------------------------------------------------ fixtures
-
-
-@pytest.fixture(scope="session")
-def localstripe(tmp_path_factory):
-    server = support.LocalStripe(_BINARY, tmp_path_factory.mktemp("localstripe") / "log")
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def stripe_client(localstripe) -> stripe.StripeClient:
-    """The test's own client, standing in for Stripe's dashboard and checkout."""
-    return stripe.StripeClient(API_KEY, base_addresses={"api": localstripe.url},
-                               max_network_retries=0)
-
-
-@pytest.fixture
-def use_stripe(example_db, localstripe, monkeypatch):
-    """Stripe configured against localstripe; call it with another base to move it."""
-
-    def point(base: str = localstripe.url) -> None:
-        monkeypatch.setenv("STRIPE_API_BASE", base)
-        config.settings.cache_clear()
-
-    monkeypatch.setenv("STRIPE_API_KEY", API_KEY)
-    monkeypatch.setenv("STRIPE_SEND_REASON", "0")
-    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", SECRET)
-    # the reconciler asks about every refund still Refunding at each pass
-    monkeypatch.setenv("ZENMUX_RECONCILE_AFTER_SECONDS", "0")
-    point()
-    yield point
-    config.settings.cache_clear()
-
-
-@pytest.fixture
-def proxy(localstripe):
-    server = support.FaultProxy(localstripe.url).start()
-    yield server
-    server.stop()
+from tests.integration.conftest import API_KEY, SECRET  # noqa: E402
 
 
 # ------------------------------------------------------------------ helpers

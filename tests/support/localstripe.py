@@ -17,6 +17,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -103,7 +104,9 @@ class FaultProxy:
 
     def __init__(self, upstream: str):
         self.upstream = upstream.removeprefix("http://")
-        self.rules: list[tuple[str, str, str | int]] = []
+        self.rules: list[tuple[str, str, str | int, float]] = []
+        self._random = random.Random(20261126)  # the same faults at every run
+        self.slow_seconds = 1.5
         self.seen: list[tuple[str, str]] = []
         self._release = threading.Event()
         proxy = self
@@ -132,6 +135,8 @@ class FaultProxy:
                     self.end_headers()
                     self.wfile.write(payload)
                     return
+                if fault == "slow":  # forwarded, but only after a while
+                    time.sleep(proxy.slow_seconds)
                 status, headers, answer = proxy._forward(self.command, self.path,
                                                          self.headers, body)
                 if fault == "forward_then_hang":
@@ -158,16 +163,19 @@ class FaultProxy:
         self._thread.start()
         return self
 
-    def fail(self, method: str, path_prefix: str, fault: str | int) -> None:
-        self.rules.append((method.upper(), path_prefix, fault))
+    def fail(self, method: str, path_prefix: str, fault: str | int, *,
+             share: float = 1.0) -> None:
+        """Inject ``fault`` into matching requests; ``share`` of them (seeded), or all."""
+        self.rules.append((method.upper(), path_prefix, fault, share))
 
     def clear(self) -> None:
         self.rules.clear()
 
     def _fault_for(self, method: str, path: str):
-        for rule_method, prefix, fault in self.rules:
+        for rule_method, prefix, fault, share in self.rules:
             if rule_method in (method, "*") and path.startswith(prefix):
-                return fault
+                if share >= 1.0 or self._random.random() < share:
+                    return fault
         return None
 
     def _forward(self, method, path, headers, body):

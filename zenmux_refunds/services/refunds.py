@@ -317,40 +317,56 @@ def send(refund_id: int) -> str:
     """Ask the provider to refund (once the approval is committed); return the status.
 
     The first submission's time is committed before the call, so a crash during the
-    call leaves a refund that the reconciler asks the provider about.
+    call leaves a refund that the reconciler asks the provider about. A lease taken
+    under the lock keeps other processes from talking to the provider about the same
+    refund at the same time (providers that ignore idempotency keys could otherwise
+    be asked twice to create it); it ends with the call, or expires if the caller dies.
     """
     with db.transaction() as s:
         refund = _lock_for_refund(s, refund_id)
         if refund.status != REFUNDING:
             return refund.status
+        now = clock.real_now()
+        if refund.lease_until is not None and refund.lease_until > now:
+            return REFUNDING  # another process is asking the provider right now
         first = refund.submitted_at is None
-        refund.checked_at = clock.real_now()
+        refund.checked_at = now
+        # long enough for a provider call with its own retries (Antom: three attempts)
+        refund.lease_until = now + timedelta(seconds=4 * settings().provider_timeout_seconds + 5)
         if first:
-            refund.submitted_at = refund.checked_at
+            refund.submitted_at = now
         s.add(refund)
         request = _request(s, refund)
     provider = provider_for(request.channel)
     try:
         result = provider.submit(request) if first else provider.inquire(request)
     except ProviderError as exc:
-        note(refund_id, f"provider:{provider.name}", "provider_error", str(exc))
+        note(refund_id, f"provider:{provider.name}", "provider_error", str(exc),
+             release_lease=True)
         return REFUNDING
+    except BaseException:
+        note(refund_id, f"provider:{provider.name}", "provider_error",
+             "unexpected error while asking the provider", release_lease=True)
+        raise
     note(refund_id, f"provider:{provider.name}", "sent" if first else "inquired",
-          {"outcome": result.outcome.value, "provider_refund_id": result.provider_refund_id,
-           "detail": result.detail})
+         {"outcome": result.outcome.value, "provider_refund_id": result.provider_refund_id,
+          "detail": result.detail}, release_lease=True)
     if result.outcome == Outcome.PENDING:
         return REFUNDING
     return finish(refund_id, result.outcome, actor=f"provider:{provider.name}",
                   detail=result.detail, provider_refund_id=result.provider_refund_id)
 
 
-def note(refund_id: int, actor: str, action: str, detail) -> None:
+def note(refund_id: int, actor: str, action: str, detail, *,
+         release_lease: bool = False) -> None:
     """Add a line to a refund's audit trail (and keep the provider's refund id)."""
     with db.transaction() as s:
         refund = s.get(Refund, refund_id)
         if refund.provider_refund_id is None and isinstance(detail, dict):
             refund.provider_refund_id = detail.get("provider_refund_id")
-            s.add(refund)
+        if release_lease:
+            refund.lease_until = None
+        s.add(refund)
         audit(s, refund, actor=actor, action=action, at=clock.now(s), detail=detail)
 
 

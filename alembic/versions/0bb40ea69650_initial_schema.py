@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: f05550a3e078
+Revision ID: 0bb40ea69650
 Revises: 
-Create Date: 2026-11-26 20:10:36.020915
+Create Date: 2026-11-26 20:21:22.584868
 
 """
 from typing import Sequence, Union
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sqlmodel
 
 # revision identifiers, used by Alembic.
-revision: str = 'f05550a3e078'
+revision: str = '0bb40ea69650'
 down_revision: Union[str, Sequence[str], None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -177,6 +177,7 @@ def upgrade() -> None:
     sa.Column('settled_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('submitted_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('checked_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('lease_until', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('provider_refund_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('plan_restorable', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['account.id'], ),
