@@ -9,45 +9,18 @@ from zenmux_refunds.services import billing
 from zenmux_refunds.ui.auth_state import AuthState
 from zenmux_refunds.ui.components import amount_cell, pager, refund_cell
 from zenmux_refunds.ui.layout import page
+from zenmux_refunds.ui.paged import PagedTable
 from zenmux_refunds.ui.refund_dialog import refund_dialog
 
 PAGE_SIZE = 10
 
 
-class SubscriptionState(AuthState):
+class SubscriptionState(PagedTable, AuthState):
     plan: dict[str, str] = {}
-    rows: list[dict] = []
-    page: int = 1
-    pages: int = 1
-    total: int = 0
-
-    @rx.event
-    def load(self):
-        account = self.signed_in_account()
-        if account is None:
-            return rx.redirect("/sign-in")
-        self.page = 1
-        self._fill(account.id)
-
-    @rx.event
-    def load_rows(self):
-        account = self.signed_in_account()
-        if account is not None:
-            self._fill(account.id)
-
-    @rx.event
-    def go_to(self, page: int):
-        account = self.signed_in_account()
-        if account is None:
-            return rx.redirect("/sign-in")
-        self.page = max(1, min(int(page), self.pages))
-        self._fill(account.id)
 
     def _fill(self, account_id: int) -> None:
         self.plan = billing.plan_card(account_id)
-        result = billing.subscription_history(account_id, self.page, PAGE_SIZE)
-        self.rows, self.total, self.pages = result.rows, result.total, result.pages
-        self.page = result.page
+        self._show(billing.subscription_history(account_id, self.page, PAGE_SIZE))
 
 
 def _plan_card() -> rx.Component:

@@ -1,0 +1,48 @@
+"""The table-with-pages behaviour both billing pages share (a Reflex state mixin: each
+page's state gets its own copy of these vars and handlers)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from zenmux_refunds.ui.auth_state import SIGN_IN_ROUTE
+
+
+class PagedTable(rx.State, mixin=True):
+    """Mix into an AuthState page state that implements ``_fill(account_id)``."""
+
+    rows: list[dict] = []
+    page: int = 1
+    pages: int = 1
+    total: int = 0
+
+    def _fill(self, account_id: int) -> None:
+        raise NotImplementedError
+
+    def _show(self, result) -> None:
+        """Keep one page of a ``billing.Page`` result."""
+        self.rows, self.total, self.pages, self.page = (result.rows, result.total,
+                                                        result.pages, result.page)
+
+    @rx.event
+    def load(self):
+        """on_load: first page, for the signed-in account only."""
+        account = self.signed_in_account()
+        if account is None:
+            return rx.redirect(SIGN_IN_ROUTE)
+        self.page = 1
+        self._fill(account.id)
+
+    @rx.event
+    def load_rows(self):
+        account = self.signed_in_account()
+        if account is not None:
+            self._fill(account.id)
+
+    @rx.event
+    def go_to(self, page: int):
+        account = self.signed_in_account()
+        if account is None:
+            return rx.redirect(SIGN_IN_ROUTE)
+        self.page = max(1, min(int(page), self.pages))
+        self._fill(account.id)
