@@ -78,7 +78,7 @@ def app_server(tmp_path_factory):
         "DATABASE_URL": database_url,
         "ZENMUX_NOW": EXAMPLE_NOW,
         "ZENMUX_DEMO": "1",
-        "ZENMUX_SANDBOX_SETTLE_SECONDS": "3",
+        "ZENMUX_SANDBOX_SETTLE_SECONDS": "5",
         "ZENMUX_WORKER_INTERVAL_SECONDS": "1",
         "ZENMUX_USAGE_TOKEN": USAGE_TOKEN,
         "REFLEX_TELEMETRY_ENABLED": "false",

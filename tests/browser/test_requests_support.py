@@ -122,3 +122,23 @@ def test_a_customer_gets_nothing_from_the_console(page: Page):
     page.wait_for_url("**/subscription")
     expect(page.get_by_role("heading", name="Support console")).to_have_count(0)
     expect(page.get_by_role("link", name="Support console")).to_have_count(0)
+
+
+def test_support_tells_the_sandbox_to_fail_an_order(page: Page, app_server):
+    sign_in_as(page, "sam")
+    page.get_by_role("link", name="Support console").click()
+    page.locator("#sandbox-order").fill("TOP-3002")
+    page.locator("#sandbox-apply").click()
+    expect(page.locator("#support-message")).to_have_text(
+        "The Sandbox will fail refunds of that topup order.")
+    page.locator("#sandbox-order").fill("TOP-9999")
+    page.locator("#sandbox-apply").click()
+    expect(page.locator("#support-message")).to_have_text("no order TOP-9999")
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(app_server.database_url)
+    with engine.connect() as conn:
+        outcome = conn.execute(sa.text(
+            "select sandbox_outcome from topuporder where ref = 'TOP-3002'")).scalar_one()
+    engine.dispose()
+    assert outcome == "fail"

@@ -1,5 +1,5 @@
 """Subscription Management and the subscription refund dialog, as a customer uses them
-(example scenario, clock frozen at 2026-11-26 12:00 UTC; Sandbox settles after 3 s)."""
+(example scenario, clock frozen at 2026-11-26 12:00 UTC; Sandbox settles after 5 s)."""
 
 from __future__ import annotations
 
