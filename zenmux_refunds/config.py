@@ -97,10 +97,6 @@ class Settings:
     def __repr__(self) -> str:  # never print secrets
         return f"Settings(database_url={self.database_url.split('@')[-1]!r}, ...)"
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 def _pem(name: str) -> str:
     """A PEM key from ``NAME`` (the key itself) or ``NAME_FILE`` (a path to it)."""

@@ -104,16 +104,3 @@ def upgrade(url: str | None = None) -> None:
 
     engine(url)  # creates the SQLite folder
     command.upgrade(alembic_config(url), "head")
-
-
-def reset_schema(url: str | None = None) -> None:
-    """Drop every table and migrate from nothing: a fresh database."""
-    from sqlmodel import SQLModel
-
-    import zenmux_refunds.models  # noqa: F401
-
-    eng = engine(url)
-    with eng.begin() as conn:
-        SQLModel.metadata.drop_all(conn)
-        conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-    upgrade(url)

@@ -129,3 +129,17 @@ def require_role(token: str | None, role: str) -> Account:
                     account.email if account else "nobody")
         raise PermissionError(f"{role} role required")
     return account
+
+
+def account_with_role(account_id: int | None, role: str) -> Account:
+    """The account re-read from the database if it has ``role``; PermissionError
+    otherwise (the second check of every support service, whoever calls it)."""
+    account = None
+    if account_id is not None:
+        with db.reading() as session:
+            account = session.get(Account, account_id)
+    if account is None or account.role != role:
+        log.warning("refused: %s role needed, account %s has %s", role, account_id,
+                    account.role if account else "no account")
+        raise PermissionError(f"{role} role required")
+    return account

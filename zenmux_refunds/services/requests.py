@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from zenmux_refunds import clock, db
 from zenmux_refunds.domain import money, policy
 from zenmux_refunds.models import Account, EmailRequest, SubscriptionPayment, TopupOrder
-from zenmux_refunds.services import billing, ledger, quotes, refunds
+from zenmux_refunds.services import auth, billing, ledger, quotes, refunds
 
 SUPPORT_EMAIL = "support@zenmux.ai"
 REVIEW_BUSINESS_DAYS = 7
@@ -167,12 +167,7 @@ def my_requests(account_id: int, limit: int = 50) -> list[dict]:
 
 
 def require_support(account_id: int) -> Account:
-    """The acting account, re-read from the database, if it has the support role."""
-    with db.reading() as s:
-        account = s.get(Account, account_id)
-    if account is None or account.role != "support":
-        raise PermissionError("support role required")
-    return account
+    return auth.account_with_role(account_id, auth.SUPPORT)
 
 
 def list_for_support(actor_id: int, *, status: str = "pending", page: int = 1,

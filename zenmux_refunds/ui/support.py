@@ -8,7 +8,7 @@ import logging
 
 import reflex as rx
 
-from zenmux_refunds.services import console, quotes, refunds, requests
+from zenmux_refunds.services import auth, console, quotes, refunds, requests
 from zenmux_refunds.ui.auth_state import AuthState
 from zenmux_refunds.ui.components import pager
 from zenmux_refunds.ui.layout import page
@@ -32,11 +32,10 @@ class SupportState(AuthState):
 
     def _agent_id(self) -> int | None:
         """The signed-in support agent's id, or None (a customer's event does nothing)."""
-        account = self.signed_in_account()
-        if account is None or account.role != "support":
-            log.warning("support action refused for %s", account.email if account else "nobody")
+        try:
+            return auth.require_role(self.session_token, auth.SUPPORT).id
+        except PermissionError:
             return None
-        return account.id
 
     def _fill(self, agent_id: int) -> None:
         result = console.list_refunds(agent_id, status=self.status_filter, page=self.page,
