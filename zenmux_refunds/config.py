@@ -85,6 +85,7 @@ class Settings:
     antom_public_key_pem: str
     antom_base_url: str
     provider_timeout_seconds: int
+    business_email: str
 
     @property
     def stripe_enabled(self) -> bool:
@@ -157,4 +158,5 @@ def settings() -> Settings:
         antom_base_url=os.environ.get("ANTOM_BASE_URL",
                                       "https://open-sea-global.alipay.com").rstrip("/"),
         provider_timeout_seconds=_int("ZENMUX_PROVIDER_TIMEOUT_SECONDS", 10, low=1, high=120),
+        business_email=os.environ.get("ZENMUX_BUSINESS_EMAIL", "").strip(),
     )

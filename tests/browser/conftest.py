@@ -81,6 +81,7 @@ def app_server(tmp_path_factory):
         "ZENMUX_SANDBOX_SETTLE_SECONDS": "5",
         "ZENMUX_WORKER_INTERVAL_SECONDS": "1",
         "ZENMUX_USAGE_TOKEN": USAGE_TOKEN,
+        "ZENMUX_BUSINESS_EMAIL": "business@zenmux.example",
         "REFLEX_TELEMETRY_ENABLED": "false",
         "REFLEX_CHECK_LATEST_VERSION": "false",
     }

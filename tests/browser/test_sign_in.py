@@ -22,6 +22,15 @@ def test_demo_persona_sign_in_shows_the_account_name(page: Page):
     sign_in_as(page, "alice")
     expect(page.locator("#account-name")).to_have_text("Alice Chen")
     expect(page.get_by_text("alice@example.com")).to_be_visible()
+    contact = page.locator("#contact-us")
+    for words in ("support@zenmux.ai", "business@zenmux.example", "zenmux.ai",
+                  "Discord community", "Refund policy & FAQ"):
+        expect(contact).to_contain_text(words)
+    contact.get_by_role("link", name="Refund policy & FAQ").click()
+    page.wait_for_url("**/policy")
+    expect(page.get_by_role("heading", name="Refund policy & FAQ")).to_be_visible()
+    expect(page.get_by_text("within 24 hours of paying for it")).to_be_visible()
+    page.go_back()
     # A customer sees no support console, and cannot open it by its URL.
     expect(page.get_by_role("link", name="Support console")).to_have_count(0)
     page.goto("/support")

@@ -7,6 +7,7 @@ import uuid
 
 import reflex as rx
 
+from zenmux_refunds.config import settings
 from zenmux_refunds.domain.money import format_instant
 from zenmux_refunds.services import demo, scenarios, usage
 from zenmux_refunds.ui.auth_state import SIGN_IN_ROUTE, AuthState
@@ -142,6 +143,9 @@ def footer() -> rx.Component:
             rx.text("Contact us:", weight="bold", size="1"),
             rx.link("Technical support: support@zenmux.ai", href="mailto:support@zenmux.ai",
                     size="1"),
+            *([rx.link(f"Business inquiries: {settings().business_email}",
+                       href=f"mailto:{settings().business_email}", size="1")]
+              if settings().business_email else []),
             rx.link("Website: zenmux.ai", href="https://zenmux.ai", size="1", is_external=True),
             rx.link("Twitter: @ZenMuxAI", href="https://twitter.com/ZenMuxAI", size="1",
                     is_external=True),
