@@ -59,3 +59,24 @@ def person(ref: str, **extra) -> dict:
     """A scenario account with the usual required fields."""
     return {"ref": ref, "email": f"{ref}@example.com", "name": ref.capitalize(),
             "password": f"{ref}-pass", **extra}
+
+
+def refund_row(refund_id: int):
+    """The refund as stored now."""
+    from zenmux_refunds.models import Refund
+
+    with db.reading() as s:
+        return s.get(Refund, refund_id)
+
+
+def refund_events(refund_id: int) -> list:
+    """The refund's audit trail, oldest first."""
+    from zenmux_refunds.models import RefundEvent
+
+    with db.reading() as s:
+        return list(s.exec(select(RefundEvent).where(RefundEvent.refund_id == refund_id)
+                           .order_by(RefundEvent.id)).all())
+
+
+def refund_actions(refund_id: int) -> list[str]:
+    return [e.action for e in refund_events(refund_id)]

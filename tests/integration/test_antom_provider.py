@@ -20,8 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlmodel import select
 
 from tests.support.antom_gateway import INQUIRY, REFUND, AntomGateway
+from tests.integration._helpers import refund_actions, refund_events, refund_row
 from zenmux_refunds import config, db
-from zenmux_refunds.models import Account, Refund, RefundEvent, TopupOrder
+from zenmux_refunds.models import Account, Refund, TopupOrder
 from zenmux_refunds.providers import ProviderError, RefundRequest, provider_for
 from zenmux_refunds.providers import antom
 from zenmux_refunds.services import ledger, quotes, refunds
@@ -107,22 +108,7 @@ def _approve() -> Refund:
         kind, order_id = quotes.order_id_by_ref(s, paul, "TOP-3002")
     approved = refunds.approve(account_id=paul.id, kind=kind, order_id=order_id,
                                preview_final_cents=None, actor=paul.email)
-    return _refund(approved.refund_id)
-
-
-def _refund(refund_id: int) -> Refund:
-    with db.reading() as s:
-        return s.get(Refund, refund_id)
-
-
-def _events(refund_id: int) -> list[RefundEvent]:
-    with db.reading() as s:
-        return list(s.exec(select(RefundEvent).where(RefundEvent.refund_id == refund_id)
-                           .order_by(RefundEvent.id)).all())
-
-
-def _actions(refund_id: int) -> list[str]:
-    return [e.action for e in _events(refund_id)]
+    return refund_row(approved.refund_id)
 
 
 def _balances() -> ledger.Balances:
@@ -170,15 +156,15 @@ def test_refund_is_sent_signed_in_cny_and_settled_by_the_notification(antom_db):
     assert call.headers["signature"].startswith("algorithm=RSA256,keyVersion=1,signature=")
     stored = gateway.refunds[refund.idempotency_key]
     assert (stored.currency, stored.value, stored.status) == ("CNY", 67708, "PROCESSING")
-    assert _refund(refund.id).provider_refund_id == stored.refund_id
-    assert _actions(refund.id)[-1] == "sent"
+    assert refund_row(refund.id).provider_refund_id == stored.refund_id
+    assert refund_actions(refund.id)[-1] == "sent"
 
     gateway.settle(refund.idempotency_key, "SUCCESS")
     status, answer = _notify(gateway, refund.idempotency_key)
     assert (status, answer) == (200, ACK)
-    after = _refund(refund.id)
+    after = refund_row(refund.id)
     assert after.status == "refunded" and after.provider_refund_id == stored.refund_id
-    [done] = [e for e in _events(refund.id) if e.action == "refunded"]
+    [done] = [e for e in refund_events(refund.id) if e.action == "refunded"]
     assert done.actor == "provider:antom" and "SUCCESS" in done.detail
     _assert_ledger_consistent()
 
@@ -191,7 +177,7 @@ def test_a_refusal_fails_the_refund_and_recredits_the_wallet_exactly(antom_db):
     assert refunds.send(refund.id) == "failed"
     assert _balances() == before
     _assert_ledger_consistent()
-    [failed] = [e for e in _events(refund.id) if e.action == "failed"]
+    [failed] = [e for e in refund_events(refund.id) if e.action == "failed"]
     assert "REFUND_WINDOW_EXCEED" in failed.detail
     assert gateway.refunds_created == 0 and gateway.problems == []
 
@@ -204,7 +190,7 @@ def test_a_failed_notification_after_acceptance_recredits_the_wallet(antom_db):
     gateway.settle(refund.idempotency_key, "FAIL")
     status, answer = _notify(gateway, refund.idempotency_key)
     assert (status, answer) == (200, ACK)
-    assert _refund(refund.id).status == "failed"
+    assert refund_row(refund.id).status == "failed"
     assert _balances() == before
     _assert_ledger_consistent()
 
@@ -219,7 +205,7 @@ def test_an_unknown_answer_is_retried_unchanged_and_refunds_once(antom_db, first
     assert first.body == second.body  # the same request, same refundRequestId
     assert first.json["refundRequestId"] == refund.idempotency_key
     assert gateway.refunds_created == 1 and gateway.problems == []
-    assert "provider_error" not in _actions(refund.id)
+    assert "provider_error" not in refund_actions(refund.id)
 
 
 def test_unknown_answers_are_retried_a_bounded_number_of_times(antom_db):
@@ -229,8 +215,8 @@ def test_unknown_answers_are_retried_a_bounded_number_of_times(antom_db):
     gateway.script(REFUND, "U", "U", "U", "U")
     assert refunds.send(refund.id) == "refunding"
     assert len(gateway.calls(REFUND)) == 1 + antom.RETRIES
-    assert _actions(refund.id)[-1] == "provider_error"
-    assert _refund(refund.id).status == "refunding"
+    assert refund_actions(refund.id)[-1] == "provider_error"
+    assert refund_row(refund.id).status == "refunding"
     assert _balances() == before_send  # still debited: nothing decided
 
 
@@ -245,16 +231,16 @@ def test_a_timeout_leaves_refunding_and_the_reconciler_finishes_it(antom_db):
     assert len(calls) == 1 + antom.RETRIES
     assert {c.body for c in calls} == {calls[0].body}
     assert gateway.refunds_created == 1  # it arrived; only the answers were lost
-    [error] = [e for e in _events(refund.id) if e.action == "provider_error"]
+    [error] = [e for e in refund_events(refund.id) if e.action == "provider_error"]
     assert "no answer within 1s" in error.detail
-    assert _refund(refund.id).status == "refunding"
+    assert refund_row(refund.id).status == "refunding"
 
     # Still processing at Antom: the reconciler asks and leaves it alone.
     assert refunds.process_refunding() == 1
-    assert _refund(refund.id).status == "refunding"
+    assert refund_row(refund.id).status == "refunding"
     gateway.settle(refund.idempotency_key, "SUCCESS")
     assert refunds.process_refunding() == 1
-    assert _refund(refund.id).status == "refunded"
+    assert refund_row(refund.id).status == "refunded"
     assert [c.json for c in gateway.calls(INQUIRY)] == [
         {"refundRequestId": refund.idempotency_key}] * 2
     assert gateway.refunds_created == 1 and gateway.problems == []
@@ -272,10 +258,10 @@ def test_a_submission_that_never_arrived_is_sent_again_by_the_reconciler(antom_d
     assert gateway.refunds_created == 1
     assert [c.api for c in gateway.calls(INQUIRY)] == [INQUIRY]
     assert gateway.calls(REFUND)[-1].json["refundRequestId"] == refund.idempotency_key
-    assert _refund(refund.id).status == "refunding"
+    assert refund_row(refund.id).status == "refunding"
     gateway.settle(refund.idempotency_key, "SUCCESS")
     assert _notify(gateway, refund.idempotency_key)[0] == 200
-    assert _refund(refund.id).status == "refunded"
+    assert refund_row(refund.id).status == "refunded"
 
 
 @pytest.mark.parametrize("forgery", ["stranger_key", "unsigned", "tampered_body", "other_path",
@@ -285,7 +271,7 @@ def test_a_forged_notification_is_rejected_and_changes_nothing(antom_db, forgery
     refund = _approve()
     assert refunds.send(refund.id) == "refunding"
     gateway.settle(refund.idempotency_key, "SUCCESS")
-    before_events, before_balances = _actions(refund.id), _balances()
+    before_events, before_balances = refund_actions(refund.id), _balances()
 
     if forgery == "stranger_key":
         headers, body = gateway.notification(refund.idempotency_key,
@@ -304,8 +290,8 @@ def test_a_forged_notification_is_rejected_and_changes_nothing(antom_db, forgery
     status, _headers, answer = antom.handle_notification(headers, body)
     assert status == 400
     assert json.loads(answer)["result"]["resultStatus"] == "F"
-    assert _refund(refund.id).status == "refunding"
-    assert _actions(refund.id) == before_events and _balances() == before_balances
+    assert refund_row(refund.id).status == "refunding"
+    assert refund_actions(refund.id) == before_events and _balances() == before_balances
 
 
 def test_the_same_notification_five_times_settles_once(antom_db):
@@ -318,8 +304,8 @@ def test_the_same_notification_five_times_settles_once(antom_db):
     for _ in range(5):
         status, _h, answer = antom.handle_notification(upper, body)
         assert (status, json.loads(answer)) == (200, ACK)
-    assert _actions(refund.id).count("refunded") == 1
-    assert _refund(refund.id).status == "refunded"
+    assert refund_actions(refund.id).count("refunded") == 1
+    assert refund_row(refund.id).status == "refunded"
     _assert_ledger_consistent()
 
 
@@ -330,7 +316,7 @@ def test_an_answer_with_a_bad_signature_is_not_trusted(antom_db, answer):
     debited = _balances()
     gateway.script(REFUND, answer)
     assert refunds.send(refund.id) == "refunding"  # not Failed, not Refunded
-    [error] = [e for e in _events(refund.id) if e.action == "provider_error"]
+    [error] = [e for e in refund_events(refund.id) if e.action == "provider_error"]
     assert "not trusted" in error.detail
     assert _balances() == debited
     assert len(gateway.calls(REFUND)) == 1 and gateway.problems == []
@@ -353,8 +339,8 @@ def test_an_inquiry_failure_that_is_not_a_verdict_keeps_refunding(antom_db):
     assert refunds.send(refund.id) == "refunding"
     gateway.script(INQUIRY, "U", "U", "U")
     assert refunds.process_refunding() == 1
-    assert _refund(refund.id).status == "refunding"
-    assert _actions(refund.id)[-1] == "provider_error"
+    assert refund_row(refund.id).status == "refunding"
+    assert refund_actions(refund.id)[-1] == "provider_error"
 
 
 def test_the_provider_is_chosen_by_configuration_and_reports_bad_keys(antom_db, monkeypatch):
@@ -405,7 +391,7 @@ def test_a_notification_posted_over_http_reaches_the_refund(antom_db, monkeypatc
         gateway.settle(refund.idempotency_key, "SUCCESS")
         status, answer = gateway.deliver_notification(refund.idempotency_key)
         assert (status, json.loads(answer)) == (200, ACK)
-        assert _refund(refund.id).status == "refunded"
+        assert refund_row(refund.id).status == "refunded"
     finally:
         server.shutdown()
         server.server_close()
@@ -425,7 +411,7 @@ def test_the_app_route_verifies_and_applies_the_notification(antom_db):
         forged = client.post(api.ANTOM_NOTIFY_PATH, content=body.replace(b"SUCCESS", b"FAIL"),
                              headers=headers)
         assert forged.status_code == 400
-        assert _refund(refund.id).status == "refunding"
+        assert refund_row(refund.id).status == "refunding"
         answer = client.post(api.ANTOM_NOTIFY_PATH, content=body, headers=headers)
     assert (answer.status_code, answer.json()) == (200, ACK)
-    assert _refund(refund.id).status == "refunded"
+    assert refund_row(refund.id).status == "refunded"

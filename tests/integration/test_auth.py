@@ -99,7 +99,9 @@ def test_stored_hash_of_a_token_is_not_a_token(example_db):
     token = auth.sign_in(*ALICE)
     with db.reading() as session:
         row = session.exec(select(AuthSession)).one()
+    assert row.token_hash != token
     assert auth.account_for_token(row.token_hash) is None
+    assert auth.account_for_token(token).ref == "alice"
 
 
 def test_persona_sign_in_works_in_default_demo_mode(example_db, monkeypatch):

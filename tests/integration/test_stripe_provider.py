@@ -23,12 +23,12 @@ import stripe
 from sqlmodel import select
 
 from tests.support import localstripe as support
+from tests.integration._helpers import refund_actions, refund_events, refund_row
 from zenmux_refunds import config, db
 from zenmux_refunds.models import (
     Account,
     CurrentPlan,
     Refund,
-    RefundEvent,
     SubscriptionPayment,
     TopupOrder,
 )
@@ -109,21 +109,6 @@ def _stripe_refunds(client: stripe.StripeClient, payment_intent: str) -> list[di
     return [r.to_dict() for r in listed.auto_paging_iter()]
 
 
-def _refund(refund_id: int) -> Refund:
-    with db.reading() as s:
-        return s.get(Refund, refund_id)
-
-
-def _events(refund_id: int) -> list[RefundEvent]:
-    with db.reading() as s:
-        return list(s.exec(select(RefundEvent).where(RefundEvent.refund_id == refund_id)
-                           .order_by(RefundEvent.id)).all())
-
-
-def _actions(refund_id: int) -> list[str]:
-    return [e.action for e in _events(refund_id)]
-
-
 def _request(refund_id: int):
     with db.reading() as s:
         return refunds._request(s, s.get(Refund, refund_id))
@@ -182,7 +167,7 @@ def paul_refunding(use_stripe, stripe_client):
     result = StripeProvider(config.settings()).submit(_request(approved.refund_id))
     assert result.outcome == Outcome.SUCCEEDED
     [stripe_refund] = _stripe_refunds(stripe_client, pi)
-    assert _refund(approved.refund_id).status == "refunding"
+    assert refund_row(approved.refund_id).status == "refunding"
     return approved, stripe_refund, before
 
 
@@ -203,10 +188,10 @@ def test_topup_refund_creates_exactly_one_stripe_refund(use_stripe, stripe_clien
     assert stripe_refund["status"] == "succeeded"
     assert stripe_refund["metadata"] == {"zenmux_refund_id": str(approved.refund_id),
                                          "zenmux_refund_ref": approved.refund_ref}
-    refund = _refund(approved.refund_id)
+    refund = refund_row(approved.refund_id)
     assert refund.provider_refund_id == stripe_refund["id"]
     assert refund.final_minor == final
-    assert _actions(approved.refund_id)[-2:] == ["sent", "refunded"]
+    assert refund_actions(approved.refund_id)[-2:] == ["sent", "refunded"]
 
     # asking again, by every path, finds the same refund and makes no second one
     assert refunds.send(approved.refund_id) == "refunded"
@@ -224,10 +209,10 @@ def test_send_after_a_crash_past_the_call_reuses_the_stripe_refund(paul_refundin
                                                                    stripe_client):
     approved, stripe_refund, _before = paul_refunding
     assert refunds.send(approved.refund_id) == "refunded"
-    assert _refund(approved.refund_id).provider_refund_id == stripe_refund["id"]
+    assert refund_row(approved.refund_id).provider_refund_id == stripe_refund["id"]
     pi = stripe_refund["payment_intent"]
     assert [r["id"] for r in _stripe_refunds(stripe_client, pi)] == [stripe_refund["id"]]
-    [sent] = [e for e in _events(approved.refund_id) if e.action == "sent"]
+    [sent] = [e for e in refund_events(approved.refund_id) if e.action == "sent"]
     assert "(found)" in sent.detail
 
 
@@ -243,11 +228,11 @@ def test_reconciler_creates_the_refund_a_crash_before_the_call_left_unsent(use_s
     assert _stripe_refunds(stripe_client, pi) == []
 
     assert refunds.process_refunding() == 1
-    assert _refund(approved.refund_id).status == "refunded"
+    assert refund_row(approved.refund_id).status == "refunded"
     assert refunds.process_refunding() == 0
     [stripe_refund] = _stripe_refunds(stripe_client, pi)
     assert stripe_refund["amount"] == approved.quote.final_charged_minor
-    assert "inquired" in _actions(approved.refund_id)
+    assert "inquired" in refund_actions(approved.refund_id)
 
 
 def test_subscription_refund_cancels_the_stripe_subscription(use_stripe, stripe_client):
@@ -261,7 +246,7 @@ def test_subscription_refund_cancels_the_stripe_subscription(use_stripe, stripe_
     assert stripe_client.v1.subscriptions.retrieve(sub).status == "canceled"
     [stripe_refund] = _stripe_refunds(stripe_client, pi)
     assert stripe_refund["amount"] == 1571
-    sent = json.loads(_events(approved.refund_id)[-2].detail)
+    sent = json.loads(refund_events(approved.refund_id)[-2].detail)
     assert f"subscription {sub} canceled" in sent["detail"]
     # asking again is fine although the subscription is already canceled
     again = StripeProvider(config.settings()).inquire(_request(approved.refund_id))
@@ -281,7 +266,7 @@ def test_unknown_payment_intent_fails_the_refund_and_reverses_it(use_stripe):
     assert refunds.send(approved.refund_id) == "failed"
 
     assert _balances("paul", "rita") == before
-    failed = [e for e in _events(approved.refund_id) if e.action == "failed"]
+    failed = [e for e in refund_events(approved.refund_id) if e.action == "failed"]
     assert len(failed) == 1 and "HTTP 404" in failed[0].detail
     _assert_ledger_balances()
 
@@ -296,7 +281,7 @@ def test_send_reason_setting_reaches_stripe(use_stripe, stripe_client, monkeypat
     approved = _approve("paul", "TOP-3001")
     assert refunds.send(approved.refund_id) == "failed"
     assert _stripe_refunds(stripe_client, pi) == []
-    [failed] = [e for e in _events(approved.refund_id) if e.action == "failed"]
+    [failed] = [e for e in refund_events(approved.refund_id) if e.action == "failed"]
     assert "reason" in failed.detail and "HTTP 400" in failed.detail
 
 
@@ -316,15 +301,15 @@ def test_timeout_leaves_refunding_and_the_reconciler_finishes_once(use_stripe, s
     assert refunds.send(approved.refund_id) == "refunding"
     assert time.monotonic() - started < 8
     assert proxy.seen, "the request went to the hanging server"
-    refund = _refund(approved.refund_id)
+    refund = refund_row(approved.refund_id)
     assert refund.status == "refunding" and refund.submitted_at is not None
-    [error] = [e for e in _events(approved.refund_id) if e.action == "provider_error"]
+    [error] = [e for e in refund_events(approved.refund_id) if e.action == "provider_error"]
     assert "APIConnectionError" in error.detail and API_KEY not in error.detail
     assert _stripe_refunds(stripe_client, pi) == []
 
     use_stripe()  # back at localstripe
     assert refunds.process_refunding() == 1
-    assert _refund(approved.refund_id).status == "refunded"
+    assert refund_row(approved.refund_id).status == "refunded"
     [stripe_refund] = _stripe_refunds(stripe_client, pi)
     assert stripe_refund["amount"] == approved.quote.final_charged_minor
 
@@ -341,7 +326,7 @@ def test_refund_call_lost_or_refused_is_retried_without_refunding_twice(
     use_stripe(proxy.url)
 
     assert refunds.send(approved.refund_id) == "refunding"
-    assert "provider_error" in _actions(approved.refund_id)
+    assert "provider_error" in refund_actions(approved.refund_id)
     posts = [p for m, p in proxy.seen if m == "POST" and p.startswith("/v1/refunds")]
     assert len(posts) == 1
     if fault == "forward_then_hang":
@@ -351,12 +336,12 @@ def test_refund_call_lost_or_refused_is_retried_without_refunding_twice(
     else:
         assert _stripe_refunds(stripe_client, pi) == []
         refunds.process_refunding()  # still refused: nothing changes, nothing is made
-        assert _refund(approved.refund_id).status == "refunding"
+        assert refund_row(approved.refund_id).status == "refunding"
         assert _stripe_refunds(stripe_client, pi) == []
-        assert _actions(approved.refund_id).count("provider_error") == 2
+        assert refund_actions(approved.refund_id).count("provider_error") == 2
         proxy.clear()
         assert refunds.process_refunding() == 1
-    assert _refund(approved.refund_id).status == "refunded"
+    assert refund_row(approved.refund_id).status == "refunded"
     assert len(_stripe_refunds(stripe_client, pi)) == 1
     posts = [p for m, p in proxy.seen if m == "POST" and p.startswith("/v1/refunds")]
     assert len(posts) == (1 if fault == "forward_then_hang" else 3)
@@ -375,7 +360,7 @@ def test_subscription_cancel_failure_is_retried(use_stripe, stripe_client, proxy
 
     proxy.clear()
     assert refunds.process_refunding() == 1
-    assert _refund(approved.refund_id).status == "refunded"
+    assert refund_row(approved.refund_id).status == "refunded"
     assert stripe_client.v1.subscriptions.retrieve(sub).status == "canceled"
     assert len(_stripe_refunds(stripe_client, pi)) == 1
 
@@ -386,28 +371,28 @@ def test_subscription_cancel_failure_is_retried(use_stripe, stripe_client, proxy
 def test_signed_webhook_marks_refunded(paul_refunding):
     approved, stripe_refund, before = paul_refunding
     debited = _balances("paul", "rita")
-    approval_trail = _actions(approved.refund_id)
+    approval_trail = refund_actions(approved.refund_id)
     assert not {"sent", "refunded", "failed", "ignored"} & set(approval_trail)
 
     assert _deliver("refund.created", _with_status(stripe_refund, "pending")) \
         == (200, {"received": True})
-    assert _refund(approved.refund_id).status == "refunding"
-    assert _actions(approved.refund_id) == approval_trail  # pending: nothing written
+    assert refund_row(approved.refund_id).status == "refunding"
+    assert refund_actions(approved.refund_id) == approval_trail  # pending: nothing written
 
     assert _deliver("refund.updated", stripe_refund) == (200, {"received": True})
-    refund = _refund(approved.refund_id)
+    refund = refund_row(approved.refund_id)
     assert refund.status == "refunded"
     assert refund.provider_refund_id == stripe_refund["id"]
-    [done] = [e for e in _events(approved.refund_id) if e.action == "refunded"]
+    [done] = [e for e in refund_events(approved.refund_id) if e.action == "refunded"]
     assert done.actor == "provider:stripe" and done.detail.startswith("webhook refund.updated")
     assert _balances("paul", "rita") == debited != before
     _assert_ledger_balances()
 
 
 def _state(refund_id: int):
-    refund = _refund(refund_id)
+    refund = refund_row(refund_id)
     return (refund.status, refund.provider_refund_id, refund.settled_at,
-            len(_events(refund_id)), _balances("paul", "rita"))
+            len(refund_events(refund_id)), _balances("paul", "rita"))
 
 
 @pytest.mark.parametrize("case", ["forged", "stale", "unsigned", "empty", "garbage",
@@ -445,15 +430,15 @@ def test_the_same_event_five_times_changes_the_status_once(paul_refunding):
     approved, stripe_refund, _before = paul_refunding
     body = _event("refund.updated", stripe_refund, "evt_repeated")
     header = _sign(body)
-    rows = len(_events(approved.refund_id))
+    rows = len(refund_events(approved.refund_id))
 
     for _ in range(5):
         assert stripe_webhooks.handle(body, header) == (200, {"received": True})
 
-    actions = _actions(approved.refund_id)
+    actions = refund_actions(approved.refund_id)
     assert actions.count("refunded") == 1
     assert len(actions) == rows + 1  # the one status change, nothing else
-    assert _refund(approved.refund_id).status == "refunded"
+    assert refund_row(approved.refund_id).status == "refunded"
     _assert_ledger_balances()
 
 
@@ -472,8 +457,8 @@ def test_out_of_order_webhooks_end_in_one_correct_state(paul_refunding, sequence
     for event_type, status in sequence:
         assert _deliver(event_type, _with_status(stripe_refund, status))[0] == 200
 
-    assert _refund(approved.refund_id).status == final
-    actions = _actions(approved.refund_id)
+    assert refund_row(approved.refund_id).status == final
+    actions = refund_actions(approved.refund_id)
     if final == "refunded":
         assert (actions.count("refunded"), actions.count("failed")) == (1, 0)
         assert _balances("paul", "rita") == debited
@@ -499,16 +484,16 @@ def test_succeeded_refund_that_later_fails_reverses_the_wallet_debit(use_stripe,
     status = _deliver("charge.refund.updated", _with_status(stripe_refund, "failed"))
 
     assert status == (200, {"received": True})
-    assert _refund(approved.refund_id).status == "failed"
+    assert refund_row(approved.refund_id).status == "failed"
     after = _balances("paul", "rita")
     assert after["paul"].topup_micros - debited["paul"].topup_micros == gross_micros
     assert after == before
-    actions = _actions(approved.refund_id)
+    actions = refund_actions(approved.refund_id)
     assert actions.count("refunded") == 1 and actions.count("failed") == 1
     # a repeated failure changes nothing more
     _deliver("refund.failed", _with_status(stripe_refund, "failed"))
     assert _balances("paul", "rita") == before
-    assert _actions(approved.refund_id) == actions
+    assert refund_actions(approved.refund_id) == actions
     _assert_ledger_balances()
 
 
@@ -524,7 +509,7 @@ def test_charge_refunded_event(paul_refunding, stripe_client, carries_refunds):
         charge.pop("refunds", None)
 
     assert _deliver("charge.refunded", charge) == (200, {"received": True})
-    assert _refund(approved.refund_id).status == "refunded"
+    assert refund_row(approved.refund_id).status == "refunded"
 
 
 @pytest.mark.parametrize("case", ["no_metadata", "unknown_id", "wrong_ref",

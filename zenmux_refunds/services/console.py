@@ -92,11 +92,10 @@ def retry(actor_id: int, refund_id: int) -> str:
         failed = s.get(Refund, refund_id)
     if failed is None or failed.status != "failed":
         raise refunds.RefundRefused("Only a Failed refund can be retried.")
-    approved = refunds.approve(
-        account_id=failed.account_id, kind=failed.order_kind,
+    approved = refunds.approve_on_behalf(
+        actor=actor.email, account_id=failed.account_id, kind=failed.order_kind,
         order_id=failed.subscription_payment_id or failed.topup_order_id,
-        preview_final_cents=None, actor=actor.email, source="support",
-        window_at=failed.requested_at, via_support=True)
+        window_at=failed.requested_at, source="support")
     refunds.note(approved.refund_id, actor.email, "retry_of", f"retry of {failed.ref}")
     refunds.send(approved.refund_id)
     return approved.refund_ref

@@ -144,6 +144,16 @@ def approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: i
         raise RefundRefused(policy.Reason.IN_PROGRESS.value) from None
 
 
+def approve_on_behalf(*, actor: str, account_id: int, kind: str, order_id: int,
+                      window_at: datetime, source: str) -> Approved:
+    """Support approves a refund the customer asked for (an e-mail request, a retry of a
+    Failed refund): the window is judged when the customer asked, any channel may be
+    refunded (by hand where no provider can), and there is no preview to compare."""
+    return approve(account_id=account_id, kind=kind, order_id=order_id,
+                   preview_final_cents=None, actor=actor, source=source,
+                   window_at=window_at, via_support=True)
+
+
 def _downgrade(s: Session, account_id: int, order: SubscriptionPayment, refund: Refund,
                now: datetime) -> None:
     plan = s.get(CurrentPlan, account_id)

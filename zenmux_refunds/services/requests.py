@@ -196,11 +196,10 @@ def approve(actor_id: int, request_id: int) -> str:
         raise refunds.RefundRefused("This request is not pending.")
     if not row.order_kind:
         raise refunds.RefundRefused("No order matches this request: deny it with a reason.")
-    approved = refunds.approve(
-        account_id=row.account_id, kind=row.order_kind,
+    approved = refunds.approve_on_behalf(
+        actor=actor.email, account_id=row.account_id, kind=row.order_kind,
         order_id=row.topup_order_id or row.subscription_payment_id,
-        preview_final_cents=None, actor=actor.email, source="email",
-        window_at=row.submitted_at, via_support=True)
+        window_at=row.submitted_at, source="email")
     with db.transaction() as s:
         row = s.get(EmailRequest, request_id)
         row.status, row.refund_id = "approved", approved.refund_id
