@@ -51,19 +51,24 @@ class SignInState(AuthState):
 
 def _persona_button(p: rx.Var) -> rx.Component:
     return rx.button(
-        rx.vstack(
-            rx.text(p["name"], weight="bold"),
-            rx.text(p["email"], size="1", color_scheme="gray"),
-            spacing="0",
-            align="start",
+        rx.hstack(
+            rx.vstack(
+                rx.text(p["name"], weight="bold"),
+                rx.text(p["email"], size="1", color_scheme="gray"),
+                spacing="0",
+                align="start",
+            ),
+            rx.cond(p["role"] == "support", rx.badge("support", color_scheme="purple")),
+            justify="between",
+            align="center",
+            width="100%",
         ),
-        rx.cond(p["role"] == "support", rx.badge("support", color_scheme="purple")),
         variant="surface",
         size="3",
         width="100%",
-        justify="between",
+        height="auto",
+        padding_y="0.5em",
         on_click=SignInState.persona(p["ref"]),
-        data_testid=f"persona-{p['ref']}",
         id=f"persona-{p['ref']}",
     )
 
