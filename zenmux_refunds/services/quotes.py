@@ -88,13 +88,20 @@ def facts_for(session: Session, account: Account, kind: str, order, *,
     )
 
 
-def forfeits_for(session: Session, order: TopupOrder) -> Forfeits:
+def discount_left(session: Session, order: TopupOrder) -> tuple[Grant | None, int]:
+    """The order's Discount bonus grant and what a refund would forfeit of it now: the
+    part not yet forfeited, up to the bonus balance that is left."""
     grant = session.exec(
         select(Grant).where(Grant.order_id == order.id, Grant.kind == "discount")
     ).first()
+    if grant is None:
+        return None, 0
     bonus_now = ledger.balances(session, order.account_id).bonus_micros
-    discount = grant.amount_micros if grant else 0
-    left = min(discount - (grant.forfeited_micros if grant else 0), max(bonus_now, 0))
+    return grant, max(min(grant.amount_micros - grant.forfeited_micros, bonus_now), 0)
+
+
+def forfeits_for(session: Session, order: TopupOrder) -> Forfeits:
+    grant, left = discount_left(session, order)
     reward = session.exec(
         select(ReferralReward).where(ReferralReward.order_id == order.id)
     ).first()
@@ -104,8 +111,8 @@ def forfeits_for(session: Session, order: TopupOrder) -> Forfeits:
             select(Account.name).where(Account.id == reward.referrer_id)
         ).first()
     return Forfeits(
-        discount_micros=discount,
-        discount_left_micros=max(left, 0),
+        discount_micros=grant.amount_micros if grant else 0,
+        discount_left_micros=left,
         reward_referrer=referrer,
         reward_status=reward.status if referrer else None,
         reward_micros=reward.amount_micros if referrer else 0,

@@ -174,11 +174,8 @@ def apply_topup_effects(s: Session, account_id: int, order: TopupOrder, refund: 
                 amount_micros=-refund.gross_cents * money.MICROS_PER_CENT, kind="refund",
                 at=now, description=f"Refund {refund.ref} of {order.ref}",
                 order_id=order.id, refund_id=refund.id)
-    grant = s.exec(select(Grant).where(Grant.order_id == order.id,
-                                       Grant.kind == "discount")).first()
+    grant, left = quotes.discount_left(s, order)
     if grant is not None:
-        bonus = ledger.balances(s, account_id).bonus_micros
-        left = min(grant.amount_micros - grant.forfeited_micros, max(bonus, 0))
         if left > 0:
             ledger.post(s, account_id=account_id, bucket=ledger.BONUS, amount_micros=-left,
                         kind="forfeit", at=now,
