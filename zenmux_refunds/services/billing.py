@@ -169,6 +169,14 @@ def _forfeit_lines(f: quotes.Forfeits | None) -> list[str]:
     return lines
 
 
+def refund_amount(refund: Refund) -> str:
+    """What the customer receives: "$15.71", or "CNY 677.08 ($94.04)"."""
+    final = money.format_usd(refund.final_cents)
+    if refund.currency != "USD":
+        final = f"{money.format_currency(refund.final_minor, refund.currency)} ({final})"
+    return final
+
+
 def refund_status(account_id: int, refund_id: int) -> dict:
     """A refund's status as the dialog shows it (NotYourOrder if not the account's)."""
     with db.reading() as s:
@@ -179,13 +187,10 @@ def refund_status(account_id: int, refund_id: int) -> dict:
     first, last = policy.arrival_dates(refund.requested_at)
     changed = (refund.preview_final_cents is not None
                and refund.preview_final_cents != refund.final_cents)
-    final = money.format_usd(refund.final_cents)
-    if refund.currency != "USD":
-        final = f"{money.format_currency(refund.final_minor, refund.currency)} ({final})"
     return {
         "refund_id": refund.id, "refund_ref": refund.ref, "status": refund.status,
         "label": words.label, "description": words.description,
-        "color": STATUS_COLORS[refund.status], "final": final,
+        "color": STATUS_COLORS[refund.status], "final": refund_amount(refund),
         "arrival": (f"Expected between {first:%a %Y-%m-%d} and {last:%a %Y-%m-%d}"
                     if refund.status == "refunding" else ""),
         "changed": changed,

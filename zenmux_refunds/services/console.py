@@ -46,12 +46,9 @@ def list_refunds(actor_id: int, *, status: str = "all", page: int = 1,
     views = []
     for refund, email, sub_ref, top_ref, sub_channel, top_channel in rows:
         channel = sub_channel or top_channel
-        final = money.format_usd(refund.final_cents)
-        if refund.currency != "USD":
-            final = f"{money.format_currency(refund.final_minor, refund.currency)} ({final})"
         views.append({
             "id": refund.id, "ref": refund.ref, "account": email, "order": sub_ref or top_ref,
-            "final": final, "status": policy.STATUS_WORDS[refund.status].label,
+            "final": billing.refund_amount(refund), "status": policy.STATUS_WORDS[refund.status].label,
             "color": billing.STATUS_COLORS[refund.status], "source": refund.source,
             "requested": money.format_instant(refund.requested_at),
             "can_retry": refund.status == "failed",
