@@ -86,6 +86,18 @@ class Settings:
     antom_base_url: str
     provider_timeout_seconds: int
     business_email: str
+    allowed_origins: tuple[str, ...]
+    redis_url: str
+    signin_max_failures: int
+    signin_window_minutes: int
+    signin_lockout_minutes: int
+    signin_max_failures_per_address: int
+    antom_notify_tolerance_seconds: int
+
+    @property
+    def https(self) -> bool:
+        """The app is served over TLS (Secure cookies, HSTS)."""
+        return self.public_url.lower().startswith("https://")
 
     @property
     def stripe_enabled(self) -> bool:
@@ -128,6 +140,25 @@ def _database_url() -> str:
     return _database_url_from(url)
 
 
+def _origin(text: str, *, field: str) -> str:
+    """``scheme://host[:port]`` of a URL, lower-cased; ConfigError if it is not one."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(f"{field}: {text!r} is not an http(s) origin like https://zenmux.ai")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def _origins(public_url: str) -> tuple[str, ...]:
+    """The browser origins allowed to call the app (CORS, WebSocket, sign-in forms):
+    ``ZENMUX_ALLOWED_ORIGINS`` (comma-separated), else the public URL's origin."""
+    raw = os.environ.get("ZENMUX_ALLOWED_ORIGINS", "").strip()
+    if not raw:
+        return (_origin(public_url, field="ZENMUX_PUBLIC_URL"),)
+    return tuple(_origin(o, field="ZENMUX_ALLOWED_ORIGINS") for o in raw.split(",") if o.strip())
+
+
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     """The settings of this process (cached; tests call ``settings.cache_clear()``)."""
@@ -136,18 +167,19 @@ def settings() -> Settings:
     clock_mode = os.environ.get("ZENMUX_CLOCK", "").strip().lower() or "frozen"
     if clock_mode not in {"frozen", "running"}:
         raise ConfigError(f"ZENMUX_CLOCK: expected frozen or running, got {clock_mode!r}")
+    public_url = os.environ.get("ZENMUX_PUBLIC_URL", "http://localhost:3000").strip().rstrip("/")
     return Settings(
         database_url=_database_url(),
         frozen_now=frozen,
         clock_running=clock_mode == "running",
         fee_percent=_int("ZENMUX_FEE_PERCENT", 5, low=0, high=100),
-        demo_mode=_flag("ZENMUX_DEMO", True),
+        demo_mode=_flag("ZENMUX_DEMO", False),
         session_hours=_int("ZENMUX_SESSION_HOURS", 12, low=1, high=24 * 30),
         sandbox_settle_seconds=_int("ZENMUX_SANDBOX_SETTLE_SECONDS", 20, low=0, high=86_400),
         worker_interval_seconds=_int("ZENMUX_WORKER_INTERVAL_SECONDS", 2, low=1, high=3600),
         reconcile_after_seconds=_int("ZENMUX_RECONCILE_AFTER_SECONDS", 60, low=0, high=86_400),
         usage_token=os.environ.get("ZENMUX_USAGE_TOKEN", ""),
-        public_url=os.environ.get("ZENMUX_PUBLIC_URL", "http://localhost:3000").rstrip("/"),
+        public_url=public_url,
         stripe_api_key=os.environ.get("STRIPE_API_KEY", ""),
         stripe_webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
         stripe_api_base=os.environ.get("STRIPE_API_BASE", "").rstrip("/"),
@@ -159,4 +191,13 @@ def settings() -> Settings:
                                       "https://open-sea-global.alipay.com").rstrip("/"),
         provider_timeout_seconds=_int("ZENMUX_PROVIDER_TIMEOUT_SECONDS", 10, low=1, high=120),
         business_email=os.environ.get("ZENMUX_BUSINESS_EMAIL", "").strip(),
+        allowed_origins=_origins(public_url),
+        redis_url=os.environ.get("REFLEX_REDIS_URL", "").strip(),
+        signin_max_failures=_int("ZENMUX_SIGNIN_MAX_FAILURES", 10, low=1, high=1000),
+        signin_window_minutes=_int("ZENMUX_SIGNIN_WINDOW_MINUTES", 15, low=1, high=24 * 60),
+        signin_lockout_minutes=_int("ZENMUX_SIGNIN_LOCKOUT_MINUTES", 15, low=1, high=24 * 60),
+        signin_max_failures_per_address=_int("ZENMUX_SIGNIN_MAX_FAILURES_PER_ADDRESS", 50,
+                                             low=1, high=100_000),
+        antom_notify_tolerance_seconds=_int("ZENMUX_ANTOM_NOTIFY_TOLERANCE_SECONDS", 300,
+                                            low=1, high=86_400),
     )
