@@ -29,6 +29,16 @@ def _pg_url(admin_url: str, database: str) -> str:
     return url.set(database=database).render_as_string(hide_password=False)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_sign_in_throttle():
+    """Each test starts with no sign-in failures counted (the throttle is per process)."""
+    from zenmux_refunds.services import throttle
+
+    throttle.reset_for_tests()
+    yield
+    throttle.reset_for_tests()
+
+
 @pytest.fixture(params=_backends())
 def database_url(request, tmp_path, monkeypatch):
     """A fresh, empty database for one test; DATABASE_URL points at it."""

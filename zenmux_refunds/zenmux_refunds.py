@@ -1,10 +1,15 @@
 """The Reflex application: routes, each page guarded by a server-side session check."""
 
+import logging
+
 import reflex as rx
+from starlette.applications import Starlette
 
 import zenmux_refunds.models  # noqa: F401  (tables reach Alembic through SQLModel.metadata)
-from zenmux_refunds import api
+from zenmux_refunds import api, auth_api, log_safety
+from zenmux_refunds.config import settings
 from zenmux_refunds.ui.auth_state import HOME_ROUTE, SIGN_IN_ROUTE, AuthState
+from zenmux_refunds.ui.session_guard import SessionGuard
 from zenmux_refunds.ui.credits import CreditsState, credits_page
 from zenmux_refunds.ui.policy import policy_page
 from zenmux_refunds.ui.request import RequestState, request_page
@@ -18,7 +23,14 @@ def index() -> rx.Component:
     return rx.center(rx.spinner(), min_height="100vh")
 
 
-app = rx.App(api_transformer=api.build())
+log_safety.install()
+log = logging.getLogger("zenmux_refunds")
+if settings().demo_mode:
+    log.warning("DEMO MODE IS ON (ZENMUX_DEMO=1): one-click persona sign-in, a movable "
+                "clock, demo reset and Sandbox controls are open. Never set it in production.")
+
+app = rx.App(api_transformer=[api.build(), Starlette(routes=auth_api.routes())])
+app.add_middleware(SessionGuard())
 app.add_page(index, route="/", title="ZenMux", on_load=rx.redirect(HOME_ROUTE))
 app.add_page(sign_in_page, route=SIGN_IN_ROUTE, title="Sign in · ZenMux", on_load=SignInState.load)
 app.add_page(subscription_page, route="/subscription", title="Subscription · ZenMux",

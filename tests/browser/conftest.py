@@ -73,5 +73,5 @@ def sign_in_as(page: Page, persona: str) -> None:
     """One-click demo sign-in, then wait for the signed-in header."""
     page.goto("/sign-in")
     page.locator(f"#persona-{persona}").click()
-    page.wait_for_url("**/subscription")
+    page.wait_for_url("**/subscription{,/}")
     expect(page.locator("#account-name")).not_to_have_text("")

@@ -11,7 +11,7 @@ from tests.browser.conftest import shot, sign_in_as
 def _credits(page: Page, persona: str) -> None:
     sign_in_as(page, persona)
     page.get_by_role("link", name="Credits").click()
-    page.wait_for_url("**/credits")
+    page.wait_for_url("**/credits{,/}")
     expect(page.locator(".tx-order").first).to_be_visible()
 
 

@@ -104,19 +104,37 @@ def test_stored_hash_of_a_token_is_not_a_token(example_db):
     assert auth.account_for_token(token).ref == "alice"
 
 
-def test_persona_sign_in_works_in_default_demo_mode(example_db, monkeypatch):
-    monkeypatch.delenv("ZENMUX_DEMO", raising=False)
+def test_persona_sign_in_works_in_demo_mode_for_scenario_personas_only(example_db, monkeypatch):
+    monkeypatch.setenv("ZENMUX_DEMO", "1")
     config.settings.cache_clear()
     token = auth.sign_in_persona("paul")
     assert auth.account_for_token(token).ref == "paul"
     with pytest.raises(SignInError):
         auth.sign_in_persona("nobody")
+    # an account the scenario did not mark as a persona is never one-click
+    with db.transaction() as session:
+        paul = session.exec(select(Account).where(Account.ref == "paul")).one()
+        paul.demo_persona = False
+        session.add(paul)
+    with pytest.raises(SignInError, match="No such demo persona"):
+        auth.sign_in_persona("paul")
+    assert "paul" not in [a.ref for a in auth.demo_personas()]
+    config.settings.cache_clear()
+
+
+def test_demo_mode_is_off_by_default(example_db, monkeypatch):
+    monkeypatch.delenv("ZENMUX_DEMO", raising=False)
+    config.settings.cache_clear()
+    assert config.settings().demo_mode is False
+    assert auth.demo_personas() == []
+    with pytest.raises(SignInError, match="only available in demo mode"):
+        auth.sign_in_persona("paul")
 
 
 def test_persona_sign_in_is_refused_outside_demo_mode(example_db, monkeypatch):
     monkeypatch.setenv("ZENMUX_DEMO", "0")
     config.settings.cache_clear()
-    try:
+    try:  # noqa: SIM105
         with pytest.raises(SignInError):
             auth.sign_in_persona("paul")
         with db.reading() as session:

@@ -99,3 +99,76 @@ def forge_events(page: Page, rewrite) -> list[str]:
 
     page.route_web_socket(re.compile(r".*/_event/.*"), handler)
     return sent
+
+
+ROOT_STATE = "reflex___state____state"
+AUTH_STATE = "zenmux_refunds___ui___auth_state____auth_state"
+
+
+def event_name(module: str, state: str, handler: str) -> str:
+    """The wire name of ``handler`` on a state below AuthState, e.g.
+    ``event_name("layout", "demo_state", "advance")``."""
+    return f"{ROOT_STATE}.{AUTH_STATE}.zenmux_refunds___ui___{module}____{state}.{handler}"
+
+
+def inject_events(page: Page, events: list[tuple[str, dict]]) -> list[str]:
+    """Once the page's socket is connected, send ``events`` (name, payload) over it as
+    if the page had: an attacker's own events, in the tab's own session."""
+    sent: list[str] = []
+
+    def handler(ws):
+        upstream_ws = ws.connect_to_server()
+
+        def downstream(message):
+            ws.send(message)
+            if isinstance(message, str) and message.startswith("40/_event,") and not sent:
+                for name, payload in events:
+                    upstream_ws.send("42/_event," + json.dumps(
+                        ["event", {"name": name, "payload": payload,
+                                   "router_data": {"pathname": "/sign-in/",
+                                                   "asPath": "/sign-in/"}}]))
+                    sent.append(name)
+
+        ws.on_message(lambda m: upstream_ws.send(m))
+        upstream_ws.on_message(downstream)
+
+    page.route_web_socket(re.compile(r".*/_event/.*"), handler)
+    return sent
+
+
+def sign_in_with_password(page: Page, email: str, password: str) -> None:
+    """The sign-in form, as a customer fills it in."""
+    page.goto("/sign-in")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+
+def forged_once(page: Page, target_suffix: str, make) -> list[str]:
+    """Rewrite the first event whose name ends with ``target_suffix`` into
+    ``make(name) -> (name, payload)``; later events pass unchanged."""
+    done: list[str] = []
+
+    def rewrite(name, payload):
+        if not done and name.endswith(target_suffix):
+            new = make(name)
+            done.append(new[0])
+            return new
+        return None
+
+    forge_events(page, rewrite)
+    return done
+
+
+def wait_for(predicate, timeout_s: float = 10.0, page: Page | None = None) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        if page is not None:
+            page.wait_for_timeout(100)
+        else:
+            time.sleep(0.1)
+    return predicate()

@@ -20,6 +20,7 @@ from zenmux_refunds import db
 from zenmux_refunds.clock import real_now
 from zenmux_refunds.config import settings
 from zenmux_refunds.models import Account, AuthSession
+from zenmux_refunds.services import throttle
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,15 @@ _DUMMY_HASH = _hasher.hash("not-a-password")
 
 class SignInError(ValueError):
     """Wrong e-mail or password (deliberately not saying which)."""
+
+
+class SignInLocked(SignInError):
+    """Too many failures: every attempt is refused for ``minutes`` more."""
+
+    def __init__(self, minutes: int):
+        self.minutes = minutes
+        unit = "minute" if minutes == 1 else "minutes"
+        super().__init__(f"Too many sign-in attempts — try again in {minutes} {unit}.")
 
 
 def hash_password(password: str) -> str:
@@ -65,30 +75,68 @@ def _open_session(session: Session, account: Account) -> str:
     return token
 
 
-def sign_in(email: str, password: str) -> str:
-    """Check the credentials and open a session; return the browser's token."""
+MAX_EMAIL = 320
+MAX_PASSWORD = 1024
+
+
+def sign_in(email: str, password: str, *, address: str = "", replaces: str | None = None) -> str:
+    """Check the credentials and open a session; return the browser's token.
+
+    Throttled per e-mail and per client ``address`` (services/throttle.py): a locked
+    e-mail is refused before its password is checked, so the right password does not
+    help during a lock. ``replaces`` is the browser's previous token, revoked here (the
+    session rotates at every sign-in). Blocking (argon2): call it off the event loop.
+    """
     email = (email or "").strip().lower()
     if not email or not password:
         raise SignInError("Enter your e-mail and password.")
-    with db.transaction() as session:
+    if len(email) > MAX_EMAIL or len(password) > MAX_PASSWORD:
+        raise SignInError("Wrong e-mail or password.")
+    limiter = throttle.throttle()
+    if (refusal := limiter.refusal(email, address)) is not None:
+        log.warning("sign-in refused: throttled (%s more minutes)", refusal.minutes)
+        raise SignInLocked(refusal.minutes)
+    with db.reading() as session:
         account = session.exec(select(Account).where(Account.email == email)).first()
-        if account is None:
-            verify_password(_DUMMY_HASH, password)
-            raise SignInError("Wrong e-mail or password.")
-        if not verify_password(account.password_hash, password):
-            raise SignInError("Wrong e-mail or password.")
+    ok = verify_password(account.password_hash if account else _DUMMY_HASH, password)
+    if account is None or not ok:
+        if (refusal := limiter.failed(email, address)) is not None:
+            log.warning("sign-in: an e-mail is locked for %s minutes after repeated failures",
+                        refusal.minutes)
+            raise SignInLocked(refusal.minutes)
+        raise SignInError("Wrong e-mail or password.")
+    limiter.succeeded(email)
+    return _rotate(account, replaces)
+
+
+def _rotate(account: Account, replaces: str | None) -> str:
+    with db.transaction() as session:
+        if replaces:
+            _revoke(session, replaces)
         return _open_session(session, account)
 
 
-def sign_in_persona(account_ref: str) -> str:
-    """Demo mode only: one-click sign-in as a prepared persona."""
+def sign_in_persona(account_ref: str, *, replaces: str | None = None) -> str:
+    """Demo mode only: one-click sign-in as an account the loaded scenario marks as a
+    demo persona (never any other account, whatever ref the browser sends)."""
     if not settings().demo_mode:
         raise SignInError("One-click sign-in is only available in demo mode.")
-    with db.transaction() as session:
-        account = session.exec(select(Account).where(Account.ref == account_ref)).first()
-        if account is None:
-            raise SignInError("No such demo persona.")
-        return _open_session(session, account)
+    ref = str(account_ref or "")[:200]
+    with db.reading() as session:
+        account = session.exec(select(Account).where(Account.ref == ref)).first()
+    if account is None or not account.demo_persona:
+        raise SignInError("No such demo persona.")
+    return _rotate(account, replaces)
+
+
+def demo_personas() -> list[Account]:
+    """The accounts one-click sign-in offers (none unless demo mode is on)."""
+    if not settings().demo_mode:
+        return []
+    with db.reading() as session:
+        return list(session.exec(
+            select(Account).where(Account.demo_persona == True)  # noqa: E712
+            .order_by(Account.id)).all())
 
 
 def account_for_token(token: str | None) -> Account | None:
@@ -109,16 +157,26 @@ def account_for_token(token: str | None) -> Account | None:
     return account
 
 
+def _revoke(session: Session, token: str) -> None:
+    auth = session.exec(
+        select(AuthSession).where(AuthSession.token_hash == _token_hash(token))
+    ).first()
+    if auth is not None and not auth.revoked:
+        auth.revoked = True
+        session.add(auth)
+
+
 def sign_out(token: str | None) -> None:
+    """Revoke the session server-side: the token is worth nothing from now on."""
     if not token:
         return
     with db.transaction() as session:
-        auth = session.exec(
-            select(AuthSession).where(AuthSession.token_hash == _token_hash(token))
-        ).first()
-        if auth is not None:
-            auth.revoked = True
-            session.add(auth)
+        _revoke(session, token)
+
+
+def session_key(token: str | None) -> str:
+    """A stable, non-secret name of a browser token (its SHA-256), or ""."""
+    return _token_hash(token) if token else ""
 
 
 def require_role(token: str | None, role: str) -> Account:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from zenmux_refunds import db
+from zenmux_refunds.config import settings
 from zenmux_refunds.domain import money, policy
 from zenmux_refunds.models import (
     Account,
@@ -118,5 +119,8 @@ def record_payout(actor_id: int, refund_id: int) -> str:
 
 
 def set_sandbox_outcome(actor_id: int, order_ref: str, outcome: str) -> str:
+    """Demo mode only: tell the Sandbox provider how to settle an order's refunds."""
+    if not settings().demo_mode:
+        raise PermissionError("The Sandbox controls are only available in demo mode.")
     require_support(actor_id)
     return sandbox_control.set_outcome(order_ref.strip(), outcome)

@@ -1,9 +1,16 @@
 """The signed-in account, as every page's state sees it.
 
-The browser holds a random session token in a cookie; every page load and every
-server action resolves it again through the auth service. Page states inherit from
-``AuthState`` and call ``self.signed_in_account()`` at the top of each handler, so
-nothing a browser sends can act for another account.
+The session is an HttpOnly cookie that only the sign-in endpoints set (auth_api.py).
+The states read it on the server from the WebSocket handshake's headers
+(``self.router.headers.cookie``; a page load opens a new socket) and resolve it through
+the auth service at every event. Page states inherit from ``AuthState`` and call
+``self.signed_in_account()`` at the top of each handler, so nothing a browser sends can
+act for another account.
+
+``SessionGuard`` (ui/session_guard.py) runs before every event, hydration included:
+when the session it resolves differs from the one the tab's states were filled for
+(sign-out, expiry, another sign-in, a stolen tab token with no cookie), every per-user
+state is reset before anything is sent to the browser.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import reflex as rx
 from zenmux_refunds.config import settings
 from zenmux_refunds.models import Account
 from zenmux_refunds.services import auth
+from zenmux_refunds.session_cookie import token_from_cookie_header
 
 log = logging.getLogger(__name__)
 
@@ -23,22 +31,29 @@ HOME_ROUTE = "/subscription"
 
 
 class AuthState(rx.State):
-    session_token: str = rx.Cookie("", name="zenmux_session", same_site="strict",
-                                   max_age=settings().session_hours * 3600)
     account_name: str = ""
     account_email: str = ""
     account_role: str = ""
     demo_mode: bool = settings().demo_mode
+    # Which session the per-user states of this tab were filled for ("" = nobody).
+    _owner: str = ""
+
+    def session_token(self) -> str:
+        """The session token of this tab's socket (from its handshake's cookies)."""
+        return token_from_cookie_header(self.router.headers.cookie)
 
     def signed_in_account(self) -> Account | None:
         """Resolve the session token now (never trust what was resolved before)."""
-        account = auth.account_for_token(self.session_token)
+        account = auth.account_for_token(self.session_token())
+        self._show_account(account)
+        return account
+
+    def _show_account(self, account: Account | None) -> None:
         if account is None:
             self.account_name = self.account_email = self.account_role = ""
         else:
             self.account_name, self.account_email = account.name, account.email
             self.account_role = account.role
-        return account
 
     @rx.var
     def is_support(self) -> bool:
@@ -49,10 +64,3 @@ class AuthState(rx.State):
         """on_load of every signed-in page: no session, no page."""
         if self.signed_in_account() is None:
             return rx.redirect(SIGN_IN_ROUTE)
-
-    @rx.event
-    def sign_out(self):
-        auth.sign_out(self.session_token)
-        self.session_token = ""
-        self.account_name = self.account_email = self.account_role = ""
-        return rx.redirect(SIGN_IN_ROUTE)

@@ -3,14 +3,19 @@ the demo bar (clock, reset) in demo mode, and the footer."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import reflex as rx
 
 from zenmux_refunds.config import settings
 from zenmux_refunds.domain.money import format_instant
-from zenmux_refunds.services import demo, scenarios, usage
+from zenmux_refunds.auth_api import SIGN_OUT_PATH
+from zenmux_refunds.services import auth, demo, scenarios, usage
+from zenmux_refunds.ui.native_form import native_form
 from zenmux_refunds.ui.auth_state import SIGN_IN_ROUTE, AuthState
+
+log = logging.getLogger(__name__)
 
 
 def clock_text_now() -> str:
@@ -18,17 +23,36 @@ def clock_text_now() -> str:
 
 
 class DemoState(AuthState):
+    """The demo bar. Every handler refuses on the server unless demo mode is on
+    (``settings().demo_mode``, never a var the browser could send). The clock and the
+    reset change every account's world, so in a shared demo only support moves them;
+    a customer may simulate API calls billed to their own account only."""
+
     clock_text: str = ""
     demo_message: str = ""
 
+    def _demo_account(self, *, support: bool = False):
+        """The signed-in account if demo mode is on (and it is support when asked)."""
+        if not settings().demo_mode:
+            log.warning("demo control refused: demo mode is off")
+            return None
+        account = self.signed_in_account()
+        if account is None:
+            return None
+        if support and account.role != auth.SUPPORT:
+            log.warning("demo control refused: %s is not support", account.ref)
+            self.demo_message = "Only support can move the shared demo clock or reset the demo."
+            return None
+        return account
+
     @rx.event
     def refresh_clock(self):
-        if self.demo_mode:
+        if settings().demo_mode:
             self.clock_text = format_instant(demo.current_time())
 
     @rx.event
     def advance(self, duration: str):
-        if not self.demo_mode or self.signed_in_account() is None:
+        if self._demo_account(support=True) is None:
             return
         try:
             demo.advance_clock(demo.parse_duration(str(duration)))
@@ -37,18 +61,18 @@ class DemoState(AuthState):
             return
         self.demo_message = ""
         self.clock_text = format_instant(demo.current_time())
-        return rx.call_script("window.location.reload()")
+        return rx.redirect(self.router.url.path or "/subscription")
 
     @rx.event
     def simulate_call(self, form_data: dict):
         """Demo: the gateway bills an API call to the signed-in account."""
-        account = self.signed_in_account()
-        if not self.demo_mode or account is None:
+        account = self._demo_account()
+        if account is None:
             return
         try:
             usage.ingest({"call_id": f"demo-{uuid.uuid4().hex}", "account": account.ref,
-                          "amount": str(form_data.get("amount", "")).strip(),
-                          "billed_to": str(form_data.get("billed_to", "credits")),
+                          "amount": str(form_data.get("amount", "")).strip()[:40],
+                          "billed_to": str(form_data.get("billed_to", "credits"))[:20],
                           "at": clock_text_now()})
         except (usage.UsageError, LookupError) as exc:
             self.demo_message = str(exc)
@@ -58,11 +82,23 @@ class DemoState(AuthState):
 
     @rx.event
     def reset_demo(self):
-        if not self.demo_mode or self.signed_in_account() is None:
+        if self._demo_account(support=True) is None:
             return
         scenarios.reset_demo()
-        self.session_token = ""
         return rx.redirect(SIGN_IN_ROUTE)
+
+
+def demo_banner() -> rx.Component:
+    """Shown on every page while demo mode is on."""
+    return rx.cond(
+        AuthState.demo_mode,
+        rx.callout(
+            "Demo mode: one-click demo personas, a shared clock and simulated payments. "
+            "Not for real customers or real money.",
+            icon="flask_conical", color_scheme="amber", size="1", width="100%",
+            id="demo-banner",
+        ),
+    )
 
 
 def _nav_link(label: str, href: str) -> rx.Component:
@@ -71,6 +107,7 @@ def _nav_link(label: str, href: str) -> rx.Component:
 
 def header() -> rx.Component:
     return rx.vstack(
+        demo_banner(),
         rx.hstack(
             rx.hstack(
                 rx.heading("ZenMux", size="5"),
@@ -88,7 +125,10 @@ def header() -> rx.Component:
                     spacing="0",
                     align="end",
                 ),
-                rx.button("Sign out", variant="soft", on_click=AuthState.sign_out, id="sign-out"),
+                native_form(
+                    rx.button("Sign out", variant="soft", type="submit", id="sign-out"),
+                    action=SIGN_OUT_PATH,
+                ),
                 spacing="3",
                 align="center",
             ),
@@ -102,10 +142,14 @@ def header() -> rx.Component:
                 rx.badge("Demo", color_scheme="amber"),
                 rx.text("Clock: ", DemoState.clock_text, size="2", id="demo-clock",
                         white_space="nowrap"),
-                rx.button("+1 hour", size="1", variant="outline", on_click=DemoState.advance("1h")),
-                rx.button("+1 day", size="1", variant="outline", on_click=DemoState.advance("1d")),
-                rx.button("Reset demo", size="1", variant="outline", color_scheme="red",
-                          on_click=DemoState.reset_demo),
+                rx.cond(AuthState.is_support, rx.hstack(
+                    rx.button("+1 hour", size="1", variant="outline",
+                              on_click=DemoState.advance("1h"), id="clock-1h"),
+                    rx.button("+1 day", size="1", variant="outline",
+                              on_click=DemoState.advance("1d"), id="clock-1d"),
+                    rx.button("Reset demo", size="1", variant="outline", color_scheme="red",
+                              on_click=DemoState.reset_demo, id="reset-demo"),
+                    spacing="2", align="center")),
                 rx.form(
                     rx.hstack(
                         rx.input(name="amount", default_value="1.00", size="1", width="6em",

@@ -1,14 +1,18 @@
-"""Sign-in page: e-mail and password; in demo mode, one-click demo personas."""
+"""Sign-in page: e-mail and password; in demo mode, one-click demo personas.
+
+Both are plain HTML form posts to the sign-in endpoints (auth_api.py), which set the
+HttpOnly session cookie and send the browser on; a refused attempt comes back here with
+a short code (``?error=locked&minutes=15``) that this page turns into words."""
 
 from __future__ import annotations
 
 import reflex as rx
-from sqlmodel import select
 
-from zenmux_refunds import db
-from zenmux_refunds.models import Account
+from zenmux_refunds import auth_api
 from zenmux_refunds.services import auth
+from zenmux_refunds.ui.native_form import native_form
 from zenmux_refunds.ui.auth_state import HOME_ROUTE, AuthState
+from zenmux_refunds.ui.layout import demo_banner
 
 
 class SignInState(AuthState):
@@ -19,101 +23,98 @@ class SignInState(AuthState):
     def load(self):
         if self.signed_in_account() is not None:
             return rx.redirect(HOME_ROUTE)
-        self.error = ""
-        if self.demo_mode:
-            with db.reading() as session:
-                rows = session.exec(select(Account).order_by(Account.id)).all()
-            self.personas = [
-                {"ref": a.ref, "name": a.name, "email": a.email, "role": a.role} for a in rows
-            ]
-
-    @rx.event
-    def submit(self, form_data: dict[str, str]):
-        try:
-            token = auth.sign_in(str(form_data.get("email", "")), str(form_data.get("password", "")))
-        except auth.SignInError as exc:
-            self.error = str(exc)
-            return
-        self.session_token = token
-        self.error = ""
-        return rx.redirect(HOME_ROUTE)
-
-    @rx.event
-    def persona(self, account_ref: str):
-        try:
-            token = auth.sign_in_persona(str(account_ref))
-        except auth.SignInError as exc:
-            self.error = str(exc)
-            return
-        self.session_token = token
-        return rx.redirect(HOME_ROUTE)
+        query = self.router.url.query_parameters
+        self.error = auth_api.message_for(str(query.get("error", "")),
+                                          str(query.get("minutes", "")))
+        self.personas = [{"ref": a.ref, "name": a.name, "email": a.email, "role": a.role}
+                         for a in auth.demo_personas()]
 
 
 def _persona_button(p: rx.Var) -> rx.Component:
-    return rx.button(
-        rx.hstack(
-            rx.vstack(
-                rx.text(p["name"], weight="bold"),
-                rx.text(p["email"], size="1", color_scheme="gray"),
-                spacing="0",
-                align="start",
+    return native_form(
+        rx.el.input(type="hidden", name="ref", value=p["ref"]),
+        rx.button(
+            rx.hstack(
+                rx.vstack(
+                    rx.text(p["name"], weight="bold"),
+                    rx.text(p["email"], size="1", color_scheme="gray"),
+                    spacing="0",
+                    align="start",
+                ),
+                rx.cond(p["role"] == "support", rx.badge("support", color_scheme="purple")),
+                justify="between",
+                align="center",
+                width="100%",
             ),
-            rx.cond(p["role"] == "support", rx.badge("support", color_scheme="purple")),
-            justify="between",
-            align="center",
+            type="submit",
+            variant="surface",
+            size="3",
             width="100%",
+            height="auto",
+            padding_y="0.5em",
+            id=f"persona-{p['ref']}",
         ),
-        variant="surface",
-        size="3",
+        action=auth_api.PERSONA_PATH,
         width="100%",
-        height="auto",
-        padding_y="0.5em",
-        on_click=SignInState.persona(p["ref"]),
-        id=f"persona-{p['ref']}",
+    )
+
+
+def _field(label: str, control_id: str, **props) -> rx.Component:
+    return rx.vstack(
+        rx.el.label(label, html_for=control_id, style={"fontWeight": 500, "fontSize": "14px"}),
+        rx.input(id=control_id, width="100%", **props),
+        spacing="1",
+        width="100%",
     )
 
 
 def sign_in_page() -> rx.Component:
     return rx.center(
-        rx.card(
-            rx.vstack(
-                rx.heading("ZenMux", size="7"),
-                rx.text("Sign in to manage your billing and refunds.", color_scheme="gray"),
-                rx.form(
-                    rx.vstack(
-                        rx.text("Email", size="2", weight="medium"),
-                        rx.input(name="email", type="email", placeholder="you@example.com",
-                                 width="100%", id="email"),
-                        rx.text("Password", size="2", weight="medium"),
-                        rx.input(name="password", type="password", width="100%", id="password"),
-                        rx.cond(
-                            SignInState.error != "",
-                            rx.callout(SignInState.error, color_scheme="red", icon="triangle_alert",
-                                       id="sign-in-error"),
+        rx.vstack(
+            demo_banner(),
+            rx.card(
+                rx.vstack(
+                    rx.heading("ZenMux", size="7"),
+                    rx.text("Sign in to manage your billing and refunds.", color_scheme="gray"),
+                    native_form(
+                        rx.vstack(
+                            _field("Email", "email", name="email", type="email",
+                                   placeholder="you@example.com", auto_complete="username",
+                                   required=True),
+                            _field("Password", "password", name="password", type="password",
+                                   auto_complete="current-password", required=True),
+                            rx.cond(
+                                SignInState.error != "",
+                                rx.callout(SignInState.error, color_scheme="red",
+                                           icon="triangle_alert", id="sign-in-error",
+                                           role="alert"),
+                            ),
+                            rx.button("Sign in", type="submit", width="100%", size="3"),
+                            spacing="2",
+                            width="100%",
                         ),
-                        rx.button("Sign in", type="submit", width="100%", size="3"),
-                        spacing="2",
+                        action=auth_api.SIGN_IN_PATH,
                         width="100%",
                     ),
-                    on_submit=SignInState.submit,
-                    reset_on_submit=False,
+                    rx.cond(
+                        SignInState.demo_mode & (SignInState.personas.length() > 0),
+                        rx.vstack(
+                            rx.divider(),
+                            rx.text("Demo personas — one-click sign-in", weight="bold"),
+                            rx.foreach(SignInState.personas, _persona_button),
+                            spacing="2",
+                            width="100%",
+                        ),
+                    ),
+                    spacing="4",
                     width="100%",
                 ),
-                rx.cond(
-                    SignInState.demo_mode,
-                    rx.vstack(
-                        rx.divider(),
-                        rx.text("Demo personas — one-click sign-in", weight="bold"),
-                        rx.foreach(SignInState.personas, _persona_button),
-                        spacing="2",
-                        width="100%",
-                    ),
-                ),
-                spacing="4",
-                width="100%",
+                width="420px",
+                max_width="100%",
+                size="4",
             ),
-            width="420px",
-            size="4",
+            align="center",
+            spacing="4",
         ),
         min_height="100vh",
         padding="2em",

@@ -33,7 +33,7 @@ class SupportState(AuthState):
     def _agent_id(self) -> int | None:
         """The signed-in support agent's id, or None (a customer's event does nothing)."""
         try:
-            return auth.require_role(self.session_token, auth.SUPPORT).id
+            return auth.require_role(self.session_token(), auth.SUPPORT).id
         except PermissionError:
             return None
 
@@ -237,13 +237,12 @@ def support_page() -> rx.Component:
                 spacing="2", align="center"),
             on_submit=S.deny_request, reset_on_submit=True,
         ),
-        rx.heading("Sandbox provider", size="4"),
-        rx.form(
+        rx.cond(S.demo_mode, rx.vstack(rx.heading("Sandbox provider", size="4"), rx.form(
             rx.hstack(
                 rx.input(name="order_ref", placeholder="Order, e.g. SUB-1002", id="sandbox-order"),
                 rx.select(["fail", "succeed"], name="outcome", default_value="fail", size="2"),
                 rx.button("Apply", type="submit", variant="outline", id="sandbox-apply"),
                 spacing="2", align="center"),
             on_submit=S.sandbox, reset_on_submit=False,
-        ),
+        ), width="100%")),
     )
