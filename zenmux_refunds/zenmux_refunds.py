@@ -3,7 +3,7 @@
 import reflex as rx
 
 import zenmux_refunds.models  # noqa: F401  (tables reach Alembic through SQLModel.metadata)
-from zenmux_refunds import api
+from zenmux_refunds import api, http_security
 from zenmux_refunds.ui.auth_state import HOME_ROUTE, SIGN_IN_ROUTE, AuthState
 from zenmux_refunds.ui.credits import CreditsState, credits_page
 from zenmux_refunds.ui.policy import policy_page
@@ -18,7 +18,7 @@ def index() -> rx.Component:
     return rx.center(rx.spinner(), min_height="100vh")
 
 
-app = rx.App(api_transformer=api.build())
+app = rx.App(api_transformer=[api.build(), http_security.SecurityHeaders])
 app.add_page(index, route="/", title="ZenMux", on_load=rx.redirect(HOME_ROUTE))
 app.add_page(sign_in_page, route=SIGN_IN_ROUTE, title="Sign in · ZenMux", on_load=SignInState.load)
 app.add_page(subscription_page, route="/subscription", title="Subscription · ZenMux",
