@@ -105,10 +105,11 @@ def test_the_real_frontend_runs_under_the_csp_without_violations(page, server):
 
 def test_the_not_found_page_gets_its_own_script_hashes(server):
     r = httpx.get(f"{server.base_url}/no-such-page/", timeout=15)
-    if "text/html" in r.headers.get("content-type", ""):
-        inline = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", r.text, re.S)
-        csp = r.headers["content-security-policy"]
-        assert csp.count("'sha256-") >= len(set(inline)), csp
+    assert "text/html" in r.headers.get("content-type", ""), r.headers
+    inline = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", r.text, re.S)
+    assert inline
+    csp = r.headers["content-security-policy"]
+    assert csp.count("'sha256-") >= len(set(inline)), csp
 
 
 def test_hsts_only_when_the_public_url_is_https(monkeypatch):
