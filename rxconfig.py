@@ -16,4 +16,8 @@ config = rx.Config(
     show_built_with_reflex=False,
     plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", radius="medium"))],
     disable_plugins=[rx.plugins.SitemapPlugin],
+    # CORS and the WebSocket's Origin check (python-engineio) accept only these origins.
+    # Reflex's default "*" makes Starlette's CORSMiddleware (allow_credentials=True)
+    # reflect any Origin back, credentials included.
+    cors_allowed_origins=list(settings().allowed_origins),
 )

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from zenmux_refunds import auth_api
 from zenmux_refunds.config import settings
 from zenmux_refunds.services import usage
 
@@ -24,9 +25,42 @@ STRIPE_WEBHOOK_PATH = "/api/stripe/webhook"
 ANTOM_NOTIFY_PATH = "/api/antom/notify"
 
 
+def _too_large() -> Response:
+    # Connection: close, since the rest of the body is never read.
+    return JSONResponse({"error": f"body too large (at most {MAX_BODY} bytes)"},
+                        status_code=413, headers={"Connection": "close"})
+
+
 async def _body(request: Request) -> bytes | None:
-    body = await request.body()
-    return None if len(body) > MAX_BODY else body
+    """The raw body, or None when it is over MAX_BODY. A too-large Content-Length is
+    refused before reading anything; otherwise the body is counted while it streams
+    (chunked bodies have no length), so at most MAX_BODY bytes are ever held."""
+    declared = request.headers.get("content-length", "").strip()
+    if declared and (not declared.isdigit() or len(declared) > 12 or int(declared) > MAX_BODY):
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(body: bytes) -> object:
+    """The JSON document of a body; ValueError with a message starting "body:" when it
+    is not UTF-8, not JSON, or nested too deeply to parse."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("body: not valid UTF-8") from None
+    try:
+        return json.loads(text or "null")
+    except json.JSONDecodeError:
+        raise ValueError("body: not valid JSON") from None
+    except RecursionError:
+        raise ValueError("body: JSON nested too deeply") from None
 
 
 def _bearer_ok(request: Request) -> bool:
@@ -42,11 +76,11 @@ async def usage_feed(request: Request) -> Response:
         return JSONResponse({"error": "unauthorized"}, status_code=401)
     body = await _body(request)
     if body is None:
-        return JSONResponse({"error": "body too large"}, status_code=413)
+        return _too_large()
     try:
-        payload = json.loads(body or b"null")
-    except json.JSONDecodeError:
-        return JSONResponse({"error": "body: not valid JSON"}, status_code=400)
+        payload = parse_json(body)
+    except ValueError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
     try:
         result = await _in_thread(usage.ingest, payload)
     except usage.UsageError as exc:
@@ -62,7 +96,7 @@ async def stripe_webhook(request: Request) -> Response:
 
     body = await _body(request)
     if body is None:
-        return JSONResponse({"error": "body too large"}, status_code=413)
+        return _too_large()
     status, answer = await _in_thread(stripe_webhooks.handle, body,
                                       request.headers.get("stripe-signature"))
     return JSONResponse(answer, status_code=status)
@@ -73,7 +107,7 @@ async def antom_notify(request: Request) -> Response:
 
     body = await _body(request)
     if body is None:
-        return JSONResponse({"error": "body too large"}, status_code=413)
+        return _too_large()
     status, headers, answer = await _in_thread(antom.handle_notification,
                                                dict(request.headers), body)
     return Response(answer, status_code=status, headers=headers,
@@ -91,4 +125,5 @@ def build() -> Starlette:
         Route(USAGE_PATH, usage_feed, methods=["POST"]),
         Route(STRIPE_WEBHOOK_PATH, stripe_webhook, methods=["POST"]),
         Route(ANTOM_NOTIFY_PATH, antom_notify, methods=["POST"]),
+        *auth_api.routes(),
     ])

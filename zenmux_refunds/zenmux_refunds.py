@@ -3,10 +3,9 @@
 import logging
 
 import reflex as rx
-from starlette.applications import Starlette
 
 import zenmux_refunds.models  # noqa: F401  (tables reach Alembic through SQLModel.metadata)
-from zenmux_refunds import api, auth_api, log_safety
+from zenmux_refunds import api, http_security, log_safety
 from zenmux_refunds.config import settings
 from zenmux_refunds.ui.auth_state import HOME_ROUTE, SIGN_IN_ROUTE, AuthState
 from zenmux_refunds.ui.session_guard import SessionGuard
@@ -29,7 +28,8 @@ if settings().demo_mode:
     log.warning("DEMO MODE IS ON (ZENMUX_DEMO=1): one-click persona sign-in, a movable "
                 "clock, demo reset and Sandbox controls are open. Never set it in production.")
 
-app = rx.App(api_transformer=[api.build(), Starlette(routes=auth_api.routes())])
+# The API routes wrap the app; the security headers wrap everything (pages included).
+app = rx.App(api_transformer=[api.build(), http_security.SecurityHeaders])
 app.add_middleware(SessionGuard())
 app.add_page(index, route="/", title="ZenMux", on_load=rx.redirect(HOME_ROUTE))
 app.add_page(sign_in_page, route=SIGN_IN_ROUTE, title="Sign in · ZenMux", on_load=SignInState.load)

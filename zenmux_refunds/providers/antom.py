@@ -328,6 +328,32 @@ def _refusal(status: int, code: str, message: str) -> tuple[int, dict[str, str],
                                        "resultMessage": message}})
 
 
+# Antom's notifyRefund documentation states no freshness window for ``request-time``
+# (epoch milliseconds, "Message structure" / "notifyRefund" pages of docs.antom.com).
+# It says an unacknowledged notification is sent again up to eight times within 24 hours
+# (after 0 s, 2 min, 10 min, 10 min, 1 h, 2 h, 6 h, 15 h) and does not say whether a retry
+# carries a new request-time. We follow Stripe's default webhook tolerance: 300 s either
+# way (ZENMUX_ANTOM_NOTIFY_TOLERANCE_SECONDS), measured on the real wall clock, never the
+# demo clock. A retry refused as stale changes nothing: the reconciler's inquiryRefund
+# still fetches the verdict. Without the window, a captured notification could be
+# replayed forever.
+MAX_ID = 64  # Antom: refundRequestId and refundId are at most 64 characters
+_MAX_TIME_DIGITS = 15  # epoch milliseconds have 13 digits until the year 2286
+
+
+def _stale(request_time: str, tolerance_seconds: int) -> str | None:
+    """Why ``request-time`` is unacceptable (not epoch ms, or outside the window)."""
+    from zenmux_refunds import clock
+
+    text = request_time.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > _MAX_TIME_DIGITS:
+        return "request-time is not epoch milliseconds"
+    now_ms = int(clock.real_now().timestamp() * 1000)
+    if abs(int(text) - now_ms) > tolerance_seconds * 1000:
+        return f"request-time is more than {tolerance_seconds}s from now"
+    return None
+
+
 def handle_notification(headers: Mapping[str, str], raw_body: bytes, *,
                         path: str | None = None) -> tuple[int, dict[str, str], bytes]:
     """Verify and apply Antom's ``notifyRefund``; return (HTTP status, headers, body).
@@ -357,6 +383,10 @@ def handle_notification(headers: Mapping[str, str], raw_body: bytes, *,
     body = bytes(raw_body or b"")
     if client_id != cfg.antom_client_id or not request_time:
         return _refusal(400, "INVALID_SIGNATURE", "unknown client-id or no request-time")
+    stale = _stale(request_time, cfg.antom_notify_tolerance_seconds)
+    if stale:
+        log.warning("Antom notification rejected: %s", stale)
+        return _refusal(400, "INVALID_SIGNATURE", stale)
     try:
         verify(public, path, client_id, request_time, body, h.get("signature"))
     except SignatureError as exc:
@@ -364,10 +394,15 @@ def handle_notification(headers: Mapping[str, str], raw_body: bytes, *,
         return _refusal(400, "INVALID_SIGNATURE", str(exc))
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested too deeply
         return _refusal(400, "PARAM_ILLEGAL", "the body is not JSON")
     if not isinstance(payload, dict):
         return _refusal(400, "PARAM_ILLEGAL", "the body is not a JSON object")
+    for name in ("refundRequestId", "refundId"):
+        value = payload.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > MAX_ID):
+            return _refusal(400, "PARAM_ILLEGAL",
+                            f"{name}: expected a string of at most {MAX_ID} characters")
 
     outcome = {"SUCCESS": Outcome.SUCCEEDED, "FAIL": Outcome.FAILED}.get(
         payload.get("refundStatus"))

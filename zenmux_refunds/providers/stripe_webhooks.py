@@ -51,11 +51,12 @@ def handle(raw_body: bytes, signature_header: str | None) -> tuple[int, dict]:
     except stripe.SignatureVerificationError as exc:
         log.warning("stripe webhook refused: %s", str(exc).splitlines()[0][:200])
         return 400, {"error": "invalid signature"}
-    except (ValueError, TypeError, AttributeError, KeyError):  # not JSON / not an event
+    except (ValueError, TypeError, AttributeError, KeyError,  # not UTF-8 / JSON / an event
+            RecursionError):  # nested too deeply to parse
         return 400, {"error": "invalid payload"}
     try:
         event = json.loads(raw_body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return 400, {"error": "invalid payload"}
     if not isinstance(event, dict):
         return 400, {"error": "invalid payload"}
@@ -119,7 +120,10 @@ def _our_refund_id(stripe_refund: dict) -> int | None:
     if not isinstance(meta, dict):
         return None
     raw_id, ref = meta.get(META_ID), meta.get(META_REF)
-    if not isinstance(raw_id, str) or not raw_id.isdigit() or not isinstance(ref, str):
+    # ASCII digits only ("²".isdigit() is true), and few enough to fit the database's
+    # 64-bit ids: anything else is not one of ours.
+    if not isinstance(raw_id, str) or not (raw_id.isascii() and raw_id.isdigit()) \
+            or len(raw_id) > 18 or not isinstance(ref, str) or len(ref) > 64:
         return None
     with db.reading() as s:
         refund = s.get(Refund, int(raw_id))

@@ -8,7 +8,7 @@ usage since that payment is one subtraction, whatever the length of the history.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlmodel import Session, select
 
@@ -112,6 +112,12 @@ def since_subscription_payment(account: Account, payment: SubscriptionPayment) -
 # ------------------------------------------------------------------------ the feed
 
 MAX_CALL_ID = 128
+MAX_ACCOUNT_KEY = 320  # an account ref, or an e-mail address (at most 254 characters)
+MAX_AMOUNT_TEXT = 32  # characters of the amount string, checked before parsing it
+MAX_AMOUNT_MICROS = 1_000_000 * 10**6  # $1,000,000.000000 for one call: far above any
+#   real call, far below the 64-bit integers the database stores money in
+EARLIEST_AT = datetime(2000, 1, 1, tzinfo=timezone.utc)
+LATEST_AT = datetime(2100, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -140,15 +146,29 @@ def ingest(payload: object) -> Ingested:
     if not isinstance(call_id, str) or not call_id.strip() or len(call_id) > MAX_CALL_ID:
         raise UsageError(f"call_id: expected a non-empty string of at most {MAX_CALL_ID} characters")
     account_key = payload.get("account")
-    if not isinstance(account_key, str) or not account_key.strip():
-        raise UsageError("account: expected the account's reference or e-mail")
+    if not isinstance(account_key, str) or not account_key.strip() \
+            or len(account_key) > MAX_ACCOUNT_KEY:
+        raise UsageError("account: expected the account's reference or e-mail "
+                         f"(at most {MAX_ACCOUNT_KEY} characters)")
+    raw_amount = payload.get("amount")
+    if isinstance(raw_amount, str) and len(raw_amount) > MAX_AMOUNT_TEXT:
+        raise UsageError(f"amount: too long (at most {MAX_AMOUNT_TEXT} characters)")
+    raw_at = payload.get("at")
+    if isinstance(raw_at, str) and len(raw_at) > 64:
+        raise UsageError("at: too long for an ISO 8601 instant")
     try:
-        amount = parse_money(payload.get("amount"), places=6, field="amount")
-        at = parse_instant(payload.get("at"), field="at")
+        amount = parse_money(raw_amount, places=6, field="amount")
+        at = parse_instant(raw_at, field="at")
     except (MoneyError, ConfigError) as exc:
         raise UsageError(str(exc)) from None
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 has no UTC equivalent
+        raise UsageError("at: outside the range of representable instants") from None
+    if amount > MAX_AMOUNT_MICROS:
+        raise UsageError("amount: more than 1000000.000000 USD for one call")
+    if not EARLIEST_AT <= at < LATEST_AT:
+        raise UsageError("at: must be between 2000-01-01 and 2100-01-01 (UTC)")
     billed_to = payload.get("billed_to", CREDITS)
-    if billed_to not in BILLED_TO:
+    if not isinstance(billed_to, str) or billed_to not in BILLED_TO:
         raise UsageError("billed_to: must be credits or subscription")
     key = account_key.strip()
     with db.transaction() as s:
