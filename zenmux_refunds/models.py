@@ -34,6 +34,10 @@ class Account(SQLModel, table=True):
     name: str = Field(max_length=200)
     password_hash: str = Field(max_length=255)
     role: str = Field(default="customer", max_length=16)  # customer | support
+    # Demo mode's one-click sign-in accepts only these. Set from a scenario (default true
+    # there); the database default is false, so an account made any other way never is.
+    demo_persona: bool = Field(default=False, nullable=False,
+                               sa_column_kwargs={"server_default": sa.false()})
     # Running totals of all usage ever recorded, by what it was billed to. The usage
     # "since a payment" is the difference between these and the mark on the payment.
     usage_credits_micros: int = money_field()

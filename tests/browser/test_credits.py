@@ -50,7 +50,7 @@ def test_paul_rows_and_previews_match_the_expectations(page: Page):
     expect(page.locator("#forfeits")).to_contain_text(
         "Forfeits the $2.50 Discount bonus (of which $0.00 is left)")
     expect(page.locator("#forfeits")).to_contain_text(
-        "Revokes Rita Referrer's pending $5.00 referral reward")
+        "Revokes a referral reward linked to this top-up ($5.00, pending)")
     shot(page, "credits-preview-paul-TOP-3001")
     page.get_by_role("button", name="Cancel").click()
 

@@ -163,9 +163,10 @@ def _forfeit_lines(f: quotes.Forfeits | None) -> list[str]:
     if f.discount_micros:
         lines.append(f"Forfeits the {money.format_usd_micros(f.discount_micros)} Discount bonus "
                      f"(of which {money.format_usd_micros(f.discount_left_micros)} is left)")
-    if f.reward_referrer:
-        lines.append(f"Revokes {f.reward_referrer}'s {f.reward_status} "
-                     f"{money.format_usd_micros(f.reward_micros)} referral reward")
+    if f.reward_status:
+        # Never the referrer's name: that is another customer's data.
+        lines.append("Revokes a referral reward linked to this top-up "
+                     f"({money.format_usd_micros(f.reward_micros)}, {f.reward_status})")
     return lines
 
 

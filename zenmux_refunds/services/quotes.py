@@ -35,8 +35,9 @@ class NotYourOrder(LookupError):
 class Forfeits:
     discount_micros: int  # the order's Discount bonus
     discount_left_micros: int  # what of it would be forfeited now
-    reward_referrer: str | None  # name of the referrer whose reward is revoked
-    reward_status: str | None  # pending | granted
+    # A referral reward linked to the order that a refund would revoke. The referrer is
+    # someone else: a customer's views never learn who (not even their name).
+    reward_status: str | None  # pending | granted; None: no reward to revoke
     reward_micros: int
 
 
@@ -105,17 +106,12 @@ def forfeits_for(session: Session, order: TopupOrder) -> Forfeits:
     reward = session.exec(
         select(ReferralReward).where(ReferralReward.order_id == order.id)
     ).first()
-    referrer = None
-    if reward is not None and reward.status in ("pending", "granted"):
-        referrer = session.exec(
-            select(Account.name).where(Account.id == reward.referrer_id)
-        ).first()
+    revocable = reward is not None and reward.status in ("pending", "granted")
     return Forfeits(
         discount_micros=grant.amount_micros if grant else 0,
         discount_left_micros=left,
-        reward_referrer=referrer,
-        reward_status=reward.status if referrer else None,
-        reward_micros=reward.amount_micros if referrer else 0,
+        reward_status=reward.status if revocable else None,
+        reward_micros=reward.amount_micros if revocable else 0,
     )
 
 

@@ -26,7 +26,20 @@ from zenmux_refunds.services import auth, billing, ledger, quotes, refunds
 SUPPORT_EMAIL = "support@zenmux.ai"
 REVIEW_BUSINESS_DAYS = 7
 MAX_REASON = 2000
-_MINUTE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$")
+MAX_CONTACT = 254  # an e-mail address at most (RFC 5321), the column's width
+# No ZenMux order predates 2020: an earlier purchase time is a typo (or year 0001).
+EARLIEST_PURCHASE = datetime(2020, 1, 1, tzinfo=timezone.utc)
+# The largest amount an e-mail request may name: $100,000.00. The dearest plan is $200 a
+# month and a top-up of this size would already be handled by hand; beyond it, only a
+# typo or an attack (e.g. 92,233,720,368,547,758.07, the BIGINT limit in cents) remains,
+# and the arithmetic of a later approval must stay far from 64-bit overflow.
+MAX_AMOUNT_CENTS = 100_000_00
+# The balance the customer states is only shown to support; bounded the same way as a
+# wallet could plausibly hold (ten times the largest request).
+MAX_BALANCE_CENTS = 10 * MAX_AMOUNT_CENTS
+_MAX_NUMBER_TEXT = 32  # longer than any amount within the bounds, with separators
+# ASCII only: \d would also take other scripts' digits ("２０２６", "١٠").
+_MINUTE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}", re.ASCII)
 
 
 class RequestError(ValueError):
@@ -37,15 +50,58 @@ class RequestError(ValueError):
         super().__init__(f"{field}: {problem}")
 
 
+WHEN = "Purchase date and time"
+AMOUNT = "Amount"
+BALANCE = "Current unused credit balance"
+CONTACT = "Account email / ID"
+REASON = "Reason"
+
+
 def parse_purchase_time(text: str) -> datetime:
-    raw = (text or "").strip()
-    if not _MINUTE.match(raw):
-        raise RequestError("Purchase date and time",
-                           "use the format YYYY-MM-DD HH:mm, e.g. 2026-11-26 10:00 (UTC)")
+    """``YYYY-MM-DD HH:mm`` (ASCII digits, UTC) -> an aware datetime, not before 2020."""
+    raw = (text or "").strip(" ")
+    if not _MINUTE.fullmatch(raw):
+        raise RequestError(WHEN, "use the format YYYY-MM-DD HH:mm with digits 0-9, "
+                                 "e.g. 2026-11-26 10:00 (UTC)")
     try:
-        return datetime.strptime(raw, "%Y-%m-%d %H:%M").replace(tzinfo=timezone.utc)
+        at = datetime.strptime(raw, "%Y-%m-%d %H:%M").replace(tzinfo=timezone.utc)
     except ValueError:
-        raise RequestError("Purchase date and time", f"{raw} is not a real date and time") from None
+        raise RequestError(WHEN, f"{raw} is not a real date and time") from None
+    if at < EARLIEST_PURCHASE:
+        raise RequestError(WHEN, "must be on or after 2020-01-01 00:00")
+    return at
+
+
+def _usd(text: str, field: str, *, limit_cents: int, example: str,
+         allow_zero: bool = False) -> int:
+    """A USD amount as a customer types it ("$1,234.56"): ASCII digits only, at most
+    two decimals, greater than zero (or zero, if allowed) and at most ``limit_cents``."""
+    raw = (text or "").strip(" ")
+    if len(raw) > _MAX_NUMBER_TEXT:
+        raise RequestError(field, f"at most {money.format_usd(limit_cents)}")
+    try:
+        cents = money.parse_money(raw.removeprefix("$").replace(",", ""), places=2,
+                                  field=field)
+    except money.MoneyError:
+        raise RequestError(field, f"enter an amount in USD with digits 0-9, e.g. {example}") \
+            from None
+    if cents < 0 or (cents == 0 and not allow_zero):
+        raise RequestError(field, "must be greater than zero")
+    if cents > limit_cents:
+        raise RequestError(field, f"at most {money.format_usd(limit_cents)}")
+    return cents
+
+
+def parse_amount(text: str) -> int:
+    return _usd(text, AMOUNT, limit_cents=MAX_AMOUNT_CENTS, example="10.00")
+
+
+def parse_balance(text: str) -> str:
+    """The stated unused balance, normalised ("$1,179.37"); empty if not given."""
+    if not (text or "").strip(" "):
+        return ""
+    return money.format_usd(_usd(text, BALANCE, limit_cents=MAX_BALANCE_CENTS,
+                                 example="$179.37", allow_zero=True))
 
 
 def review_due(submitted_at: datetime) -> datetime:
@@ -79,31 +135,29 @@ def file_request(account_id: int, *, contact: str, purchase_at: str, amount: str
     """Record a customer's e-mail request; RequestError (nothing recorded) if invalid."""
     contact = (contact or "").strip()
     reason = (reason or "").strip()
+    if len(contact) > MAX_CONTACT:
+        raise RequestError(CONTACT, f"at most {MAX_CONTACT} characters")
     at = parse_purchase_time(purchase_at)
-    try:
-        amount_cents = money.parse_money((amount or "").strip().lstrip("$").replace(",", ""),
-                                         places=2, field="Amount")
-    except money.MoneyError:
-        raise RequestError("Amount", "enter the amount paid in USD, e.g. 10.00") from None
-    if amount_cents <= 0:
-        raise RequestError("Amount", "must be greater than zero")
+    amount_cents = parse_amount(amount)
+    balance = parse_balance(unused_balance)
     if not reason:
-        raise RequestError("Reason", "tell us why you are asking for a refund")
+        raise RequestError(REASON, "tell us why you are asking for a refund")
     if len(reason) > MAX_REASON:
-        raise RequestError("Reason", f"at most {MAX_REASON} characters")
+        raise RequestError(REASON, f"at most {MAX_REASON} characters")
     with db.transaction() as s:
         account = s.get(Account, account_id)
         if contact.lower() not in (account.email, account.ref.lower()):
-            raise RequestError("Account email / ID",
+            raise RequestError(CONTACT,
                                "must be the e-mail or ID of the account you are signed in to")
         now = clock.now(s)
+        # A purchase cannot postdate the request (the app's clock; times are UTC).
         if at > now:
-            raise RequestError("Purchase date and time", "is in the future")
+            raise RequestError(WHEN, "is in the future")
         kind, order = _match_order(s, account.id, at, amount_cents)
         row = EmailRequest(
             ref=f"REQ-{secrets.token_hex(3).upper()}", account_id=account.id, contact=contact,
             purchase_at=at, amount_cents=amount_cents,
-            unused_balance=(unused_balance or "").strip()[:64], reason=reason,
+            unused_balance=balance, reason=reason,
             submitted_at=now, review_due_at=review_due(now), order_kind=kind,
             subscription_payment_id=order.id if kind == quotes.SUBSCRIPTION else None,
             topup_order_id=order.id if kind == quotes.TOPUP else None,

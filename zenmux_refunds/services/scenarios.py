@@ -7,10 +7,16 @@ one transaction (so a file that fails half-way, e.g. by overdrawing a wallet, al
 leaves the database as it was): payments, grants, usage drawn bonus-first, adjustments,
 existing refunds with their effects, referral rewards granted when their order's
 window closes. Passwords are hashed; the clock is anchored at the scenario's ``now``.
+
+ZenMux extensions to the shared format, per account: ``password_hash`` (an argon2 hash)
+in place of ``password``, and ``demo_persona`` (default true: one-click sign-in may use
+the account in demo mode). The copy of the file kept for the demo's Reset carries the
+hashes, never a plaintext password.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import uuid
@@ -20,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from argon2 import extract_parameters
+from argon2.exceptions import InvalidHashError
 from sqlmodel import Session, SQLModel, select
 
 from zenmux_refunds import db
@@ -130,8 +138,10 @@ class AccountIn:
     ref: str
     email: str
     name: str
-    password: str
+    password: str | None  # plaintext from the file (hashed before anything is stored)
+    password_hash: str | None  # an argon2 hash from the file, or the hash of ``password``
     role: str
+    demo_persona: bool
     subscription_payments: list[SubPayment] = field(default_factory=list)
     topups: list[Topup] = field(default_factory=list)
     grants: list[GrantIn] = field(default_factory=list)
@@ -237,16 +247,19 @@ def parse(data: Any) -> Scenario:
     if not account_paths:
         raise ScenarioError("accounts", "must list at least one account")
     for path, raw in account_paths:
-        r = _Reader(raw, path, {"ref", "email", "name", "password", "role",
-                                "subscription_payments", "topups", "grants", "usage",
-                                "adjustments", "refunds"})
+        r = _Reader(raw, path, {"ref", "email", "name", "password", "password_hash", "role",
+                                "demo_persona", "subscription_payments", "topups", "grants",
+                                "usage", "adjustments", "refunds"})
+        password_hash = _argon2_hash(r)
         acct = AccountIn(
             path=path,
             ref=r.text("ref"),
             email=r.text("email").strip().lower(),
             name=r.text("name"),
-            password=r.text("password"),
+            password=r.text("password") if password_hash is None else None,
+            password_hash=password_hash,
             role=r.text("role", required=False, default=auth.CUSTOMER, choices=auth.ROLES),
+            demo_persona=r.flag("demo_persona", default=True),
         )
         claim_ref(acct.ref, r.at("ref"))
         if "@" not in acct.email:
@@ -350,6 +363,25 @@ def parse(data: Any) -> Scenario:
     return Scenario(now=now, accounts=accounts)
 
 
+def _argon2_hash(r: _Reader) -> str | None:
+    """The account's ``password_hash`` (an argon2 hash string), or None if not given."""
+    if r.obj.get("password_hash") is None:
+        return None
+    if r.obj.get("password") is not None:
+        raise ScenarioError(r.at("password_hash"), "give a password or a password_hash, not both")
+    value = r.obj["password_hash"]
+    if not isinstance(value, str):
+        raise ScenarioError(r.at("password_hash"), "expected a string (an argon2 hash)")
+    try:
+        if not value.startswith("$argon2") or len(value) > 255:
+            raise InvalidHashError
+        extract_parameters(value)
+    except InvalidHashError:
+        raise ScenarioError(r.at("password_hash"),
+                            "expected an argon2 hash like $argon2id$v=19$m=...$...$...") from None
+    return value
+
+
 def _instant(item) -> tuple[str, datetime]:
     """The field that dates a record, and its value."""
     for name in ("paid_at", "requested_at", "at"):
@@ -446,6 +478,7 @@ def load(
         stem, data = read_file(path_or_data)
         name = name or stem
     parsed = parse(data)
+    stored_copy = _without_passwords(data, parsed)
     db.upgrade(url)
     with db.transaction(url) as session:
         if replace:
@@ -456,8 +489,22 @@ def load(
         result = _World(session, parsed).build()
         session.merge(ClockSetting(id=1, anchor_at=parsed.now, anchored_real_at=real_now(),
                                    offset_seconds=0, scenario_name=name,
-                                   scenario_json=json.dumps(data)))
+                                   scenario_json=json.dumps(stored_copy)))
     return LoadResult(name=name, now=parsed.now, **result)
+
+
+def _without_passwords(data: dict, parsed: Scenario) -> dict:
+    """The file as kept for the demo's Reset: each account's ``password`` replaced by
+    its argon2 hash (the one its account row gets), so that no plaintext is stored."""
+    for acct in parsed.accounts:
+        if acct.password_hash is None:
+            acct.password_hash = _password_hash(acct.password)
+            acct.password = None
+    kept = copy.deepcopy(data)
+    for raw, acct in zip(kept["accounts"], parsed.accounts):
+        raw.pop("password", None)
+        raw["password_hash"] = acct.password_hash
+    return kept
 
 
 def reset_demo(url: str | None = None) -> LoadResult:
@@ -506,7 +553,8 @@ class _World:
         created = real_now()
         for a in self.scenario.accounts:
             account = Account(ref=a.ref, email=a.email, name=a.name, role=a.role,
-                              password_hash=_password_hash(a.password), created_at=created)
+                              password_hash=a.password_hash or _password_hash(a.password),
+                              demo_persona=a.demo_persona, created_at=created)
             self.s.add(account)
             self.s.flush()
             self.s.add(Wallet(account_id=account.id))
