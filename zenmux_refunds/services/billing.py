@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from zenmux_refunds import clock, db
+from zenmux_refunds.config import settings
 from zenmux_refunds.domain import money, policy
 from zenmux_refunds.models import Account, CurrentPlan, Refund, SubscriptionPayment
 from zenmux_refunds.services import quotes, usage
@@ -152,8 +153,19 @@ def preview(account_id: int, kind: str, order_id: int) -> dict:
         "final_cents": q.final_cents,
         "method": method_label(order.channel),
         "window": policy.window_remaining_text(d.window_remaining),
+        # for the browser's countdown: whole seconds left at `now`, and whether the app
+        # clock moves at all (a frozen ZENMUX_NOW keeps the text where it is)
+        "window_seconds": int(d.window_remaining.total_seconds()),
+        "window_ticks": clock_runs(),
         "forfeits": forfeits, **button_state(d),
     }
+
+
+def clock_runs() -> bool:
+    """Whether the app's clock moves (everything but ``ZENMUX_NOW`` without
+    ``ZENMUX_CLOCK=running``)."""
+    cfg = settings()
+    return cfg.frozen_now is None or cfg.clock_running
 
 
 def _forfeit_lines(f: quotes.Forfeits | None) -> list[str]:
@@ -190,6 +202,7 @@ def refund_status(account_id: int, refund_id: int) -> dict:
                and refund.preview_final_cents != refund.final_cents)
     return {
         "refund_id": refund.id, "refund_ref": refund.ref, "status": refund.status,
+        "pending": refund.status == "refunding",  # not final yet: the dialog asks again
         "label": words.label, "description": words.description,
         "color": STATUS_COLORS[refund.status], "final": refund_amount(refund),
         "arrival": (f"Expected between {first:%a %Y-%m-%d} and {last:%a %Y-%m-%d}"

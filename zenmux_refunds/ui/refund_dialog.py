@@ -3,6 +3,12 @@ selected order. Step 1 preview, step 2 second confirmation, step 3 status.
 
 Every handler resolves the session again and passes the account to the services,
 which refuse an order that is not the account's; the dialog only holds view data.
+
+The server does no work for a dialog on its own: no background task outlives an event.
+The window countdown runs in the browser (``assets/countdown.js``, from the seconds left
+on the app's clock when the preview was read; Submit re-quotes on the server), and while
+a refund is Refunding the open dialog asks for its status every couple of seconds, so a
+closed tab asks nothing.
 """
 
 from __future__ import annotations
@@ -18,59 +24,79 @@ from zenmux_refunds.ui.auth_state import AuthState
 log = logging.getLogger(__name__)
 
 PREVIEW, CONFIRM, STATUS = "preview", "confirm", "status"
+KINDS = (quotes.SUBSCRIPTION, quotes.TOPUP)
+MAX_ORDER_ID = 2**31 - 1  # an INTEGER key on PostgreSQL; SQLite's is wider
+STATUS_POLL_MS = 2000
+COUNTDOWN_SCRIPT = "/countdown.js"  # assets/countdown.js
 IN_FLIGHT_NOTICE = (
     "API requests in transit between payment and refund initiation may still be billed. "
     "The final refund amount may differ from the amount shown in the refund preview — "
     "the actual settled amount prevails."
 )
-TICK_SECONDS = 1.0
+ORDER_NOT_FOUND = "Order not found."
+
+
+def _valid_order(kind, order_id) -> bool:
+    """Event arguments arrive as the browser sent them: a kind we know and a plausible
+    id, or nothing is looked up."""
+    return (isinstance(kind, str) and kind in KINDS
+            and type(order_id) is int and 0 < order_id <= MAX_ORDER_ID)
 
 
 class RefundDialogState(AuthState):
     open: bool = False
     step: str = PREVIEW
-    kind: str = ""
-    order_id: int = 0
     order_ref: str = ""
     lines: list[list[str]] = []
     final: str = ""
     final_in_currency: str = ""
-    final_cents: int = 0
     method: str = ""
     window: str = ""
+    # the browser's countdown: seconds left when `window` was computed, whether the app
+    # clock runs, and a number that changes with every preview read (restarts the count)
+    window_seconds: int = 0
+    window_ticks: bool = False
+    window_stamp: int = 0
     forfeits: list[str] = []
     can_refund: bool = False
     reason: str = ""
     error: str = ""
     busy: bool = False
-    watching: bool = False
     # step 3
-    refund_id: int = 0
     refund_ref: str = ""
-    status: str = ""
     status_label: str = ""
     status_description: str = ""
     status_color: str = "blue"
     status_final: str = ""
+    status_pending: bool = False  # Refunding: the open dialog asks again
     arrival: str = ""
     changed: bool = False
     preview_final: str = ""
     settled_final: str = ""
+    # server-only: never sent to the browser
+    _kind: str = ""
+    _order_id: int = 0
+    _final_cents: int = 0
+    _refund_id: int = 0
+    _status: str = ""
 
     def _load_preview(self, account_id: int) -> None:
-        view = billing.preview(account_id, self.kind, self.order_id)
+        view = billing.preview(account_id, self._kind, self._order_id)
         self.order_ref = view["order_ref"]
         self.lines = view["lines"]
         self.final, self.final_in_currency = view["final"], view["final_in_currency"]
-        self.final_cents = view["final_cents"]
+        self._final_cents = view["final_cents"]
         self.method, self.window, self.forfeits = view["method"], view["window"], view["forfeits"]
+        self.window_seconds, self.window_ticks = view["window_seconds"], view["window_ticks"]
+        self.window_stamp += 1
         self.can_refund, self.reason = view["can_refund"], view["reason"]
 
     def _load_status(self, account_id: int) -> None:
-        view = billing.refund_status(account_id, self.refund_id)
-        self.refund_ref, self.status = view["refund_ref"], view["status"]
+        view = billing.refund_status(account_id, self._refund_id)
+        self.refund_ref, self._status = view["refund_ref"], view["status"]
         self.status_label, self.status_description = view["label"], view["description"]
         self.status_color, self.status_final = view["color"], view["final"]
+        self.status_pending = view["pending"]
         self.arrival, self.changed = view["arrival"], view["changed"]
         self.preview_final, self.settled_final = view["preview_final"], view["settled_final"]
 
@@ -80,31 +106,37 @@ class RefundDialogState(AuthState):
         account = self.signed_in_account()
         if account is None:
             return rx.redirect("/sign-in")
-        self.kind, self.order_id = str(kind), int(order_id)
-        self.step, self.error, self.busy, self.refund_id = PREVIEW, "", False, 0
+        self.open, self.status_pending = False, False
+        if not _valid_order(kind, order_id):
+            log.warning("%s asked to refund a malformed order (%.40r, %.40r)",
+                        account.email, kind, order_id)
+            return rx.toast.error(ORDER_NOT_FOUND)
+        self._kind, self._order_id = kind, order_id
+        self.step, self.error, self.busy, self._refund_id = PREVIEW, "", False, 0
         try:
             self._load_preview(account.id)
         except quotes.NotYourOrder:
             log.warning("%s asked to refund %s order %s that is not theirs",
                         account.email, kind, order_id)
-            self.open = False
-            return rx.toast.error("Order not found.")
+            return rx.toast.error(ORDER_NOT_FOUND)
         self.open = True
-        return RefundDialogState.watch
 
     @rx.event
     def set_open(self, value: bool):
         if not value:
             return self.close()
-        self.open = value
+        # the dialog opens only through open_for
 
     @rx.event
     def close(self):
-        self.open = False
-        return self._refresh_page()
+        self.open, self.status_pending = False, False
+        if self._kind in KINDS:
+            return self._refresh_page()
 
     @rx.event
     def to_confirm(self):
+        if not self.open or self.step != PREVIEW:
+            return
         account = self.signed_in_account()
         if account is None:
             return rx.redirect("/sign-in")
@@ -120,13 +152,15 @@ class RefundDialogState(AuthState):
 
     @rx.event
     def back(self):
-        self.step, self.error = PREVIEW, ""
+        if self.step == CONFIRM and not self.busy:
+            self.step, self.error = PREVIEW, ""
 
     @rx.event(background=True)
     async def confirm(self):
-        """The second confirmation: the server approves (or refuses) the refund."""
+        """The second confirmation: the server approves (or refuses) the refund, then
+        hands it to the provider. Bounded work: it ends when both calls return."""
         async with self:
-            if self.busy or self.step != CONFIRM:
+            if self.busy or self.step != CONFIRM or not self.open:
                 return
             account = self.signed_in_account()
             if account is None:
@@ -134,7 +168,7 @@ class RefundDialogState(AuthState):
                 yield rx.redirect("/sign-in")
                 return
             self.busy, self.error = True, ""
-            kind, order_id, preview_cents = self.kind, self.order_id, self.final_cents
+            kind, order_id, preview_cents = self._kind, self._order_id, self._final_cents
         try:
             approved = await asyncio.to_thread(
                 refunds.approve, account_id=account.id, kind=kind, order_id=order_id,
@@ -142,63 +176,50 @@ class RefundDialogState(AuthState):
         except (refunds.RefundRefused, quotes.NotYourOrder) as exc:
             async with self:
                 self.busy, self.step = False, PREVIEW
-                self.error = str(exc) if isinstance(exc, refunds.RefundRefused) else "Order not found."
+                self.error = str(exc) if isinstance(exc, refunds.RefundRefused) else ORDER_NOT_FOUND
                 try:
                     self._load_preview(account.id)
                 except quotes.NotYourOrder:
                     self.open = False
             return
         async with self:
-            self.refund_id, self.step, self.busy = approved.refund_id, STATUS, False
+            self._refund_id, self.step, self.busy = approved.refund_id, STATUS, False
             self._load_status(account.id)
         yield self._refresh_page()
         await asyncio.to_thread(refunds.send, approved.refund_id)
         async with self:
+            before = self._status
             self._load_status(account.id)
+            changed = self._status != before
+        if changed:
+            yield self._refresh_page()
+
+    @rx.event
+    def poll_status(self):
+        """The open dialog's browser asks while the refund is Refunding (countdown.js
+        clicks the hidden #refund-status-poll every STATUS_POLL_MS): one short read."""
+        if not (self.open and self.step == STATUS and self._refund_id and self.status_pending):
+            self.status_pending = False
+            return
+        account = self.signed_in_account()
+        if account is None:
+            self.open, self.status_pending = False, False
+            return rx.redirect("/sign-in")
+        before = self._status
+        try:
+            self._load_status(account.id)
+        except quotes.NotYourOrder:
+            self.open, self.status_pending = False, False
+            return
+        if self._status != before:
+            return self._refresh_page()
 
     def _refresh_page(self):
         """The event that reloads the page the dialog was opened from."""
         from zenmux_refunds.ui.credits import CreditsState
         from zenmux_refunds.ui.subscription import SubscriptionState
 
-        return CreditsState.load_rows if self.kind == quotes.TOPUP else SubscriptionState.load_rows
-
-    @rx.event(background=True)
-    async def watch(self):
-        """While the dialog is open: keep the window countdown and the status current."""
-        async with self:
-            if self.watching:
-                return
-            self.watching = True
-        try:
-            while True:
-                await asyncio.sleep(TICK_SECONDS)
-                async with self:
-                    if not self.open:
-                        return
-                    account = self.signed_in_account()
-                    if account is None:
-                        self.open = False
-                        return
-                    before = self.status
-                    try:
-                        if self.step == STATUS and self.refund_id:
-                            self._load_status(account.id)
-                        else:
-                            # Only the countdown moves: the amounts stay those the
-                            # customer is reading; approval settles with the latest usage
-                            # and says so if the amount changed.
-                            self.window = billing.preview(account.id, self.kind,
-                                                          self.order_id)["window"]
-                    except quotes.NotYourOrder:
-                        self.open = False
-                        return
-                    status_changed = self.step == STATUS and self.status != before
-                if status_changed:
-                    yield self._refresh_page()
-        finally:
-            async with self:
-                self.watching = False
+        return CreditsState.load_rows if self._kind == quotes.TOPUP else SubscriptionState.load_rows
 
 
 def _preview_body() -> rx.Component:
@@ -221,7 +242,10 @@ def _preview_body() -> rx.Component:
         rx.cond(S.forfeits.length() > 0,
                 rx.vstack(rx.foreach(S.forfeits, lambda f: rx.text("• ", f, size="2")),
                           spacing="1", id="forfeits")),
-        rx.text(S.window, size="2", weight="medium", id="refund-window"),
+        rx.text(S.window, size="2", weight="medium", id="refund-window",
+                custom_attrs={"data-countdown-seconds": S.window_seconds,
+                              "data-countdown-runs": S.window_ticks.to(str),
+                              "data-countdown-stamp": S.window_stamp}),
         rx.callout(IN_FLIGHT_NOTICE, icon="info", size="1", color_scheme="gray"),
         rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", icon="triangle_alert",
                                           id="dialog-error")),
@@ -277,13 +301,18 @@ def _status_body() -> rx.Component:
             color_scheme="amber", icon="info", id="settled-changed")),
         rx.hstack(rx.button("Close", on_click=S.close, id="close-dialog"), justify="end",
                   width="100%"),
+        # no server loop: while Refunding, countdown.js clicks this every STATUS_POLL_MS
+        rx.cond(S.status_pending,
+                rx.el.button(on_click=S.poll_status, id="refund-status-poll", type="button",
+                             tab_index=-1, aria_hidden="true", display="none",
+                             custom_attrs={"data-poll-every-ms": str(STATUS_POLL_MS)})),
         spacing="3", width="100%",
     )
 
 
 def refund_dialog() -> rx.Component:
     S = RefundDialogState
-    return rx.dialog.root(
+    return rx.fragment(rx.script(src=COUNTDOWN_SCRIPT), rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title(rx.cond(S.step == STATUS, "Refund status", "Refund " + S.order_ref)),
             rx.match(S.step, (CONFIRM, _confirm_body()), (STATUS, _status_body()),
@@ -292,4 +321,4 @@ def refund_dialog() -> rx.Component:
         ),
         open=S.open,
         on_open_change=S.set_open,
-    )
+    ))
