@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlencode
 
 from starlette.requests import Request
@@ -33,6 +34,15 @@ SIGN_OUT_PATH = "/api/auth/sign-out"
 HOME = "/subscription"
 SIGN_IN_PAGE = "/sign-in"
 MAX_FORM_BYTES = 4096
+# argon2 runs here, one check at a time, off the event loop and out of the default
+# executor that the rest of the app (database checks, /_health) relies on: a flood of
+# guesses queues behind this one thread instead of starving everything else.
+_PASSWORD_CHECKS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="argon2")
+
+
+async def _off_loop(fn, *args, **kwargs):
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_PASSWORD_CHECKS, lambda: fn(*args, **kwargs))
 
 
 def _origin_ok(request: Request) -> bool:
@@ -103,7 +113,7 @@ async def sign_in(request: Request) -> Response:
         return _back("invalid")
     previous = token_from_cookie_header(request.headers.get("cookie"))
     try:
-        token = await asyncio.to_thread(
+        token = await _off_loop(
             auth.sign_in, form.get("email", ""), form.get("password", ""),
             address=client_address(request), replaces=previous or None)
     except auth.SignInLocked as exc:
@@ -124,7 +134,7 @@ async def persona(request: Request) -> Response:
         return _back("invalid")
     previous = token_from_cookie_header(request.headers.get("cookie"))
     try:
-        token = await asyncio.to_thread(auth.sign_in_persona, form.get("ref", ""),
+        token = await _off_loop(auth.sign_in_persona, form.get("ref", ""),
                                         replaces=previous or None)
     except auth.SignInError:
         return _back("no-persona")

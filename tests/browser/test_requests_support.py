@@ -108,7 +108,8 @@ def test_a_request_with_a_bad_date_is_refused_and_nothing_recorded(page: Page):
     sign_in_as(page, "paul")
     _file_request(page, "26/11/2026 10:00", "10.00", "Wrong format on purpose")
     expect(page.locator("#req-error")).to_have_text(
-        "Purchase date and time: use the format YYYY-MM-DD HH:mm, e.g. 2026-11-26 10:00 (UTC)")
+        "Purchase date and time: use the format YYYY-MM-DD HH:mm with digits 0-9, e.g. "
+        "2026-11-26 10:00 (UTC)")
     expect(page.locator("#req-filed")).to_have_count(0)
     expect(page.locator("[id^=request-status-]")).to_have_count(0)
     page.reload()

@@ -61,6 +61,7 @@ class RefundDialogState(AuthState):
     can_refund: bool = False
     reason: str = ""
     error: str = ""
+    notice: str = ""  # a refusal shown on the page (the dialog did not open)
     busy: bool = False
     # step 3
     refund_ref: str = ""
@@ -106,11 +107,12 @@ class RefundDialogState(AuthState):
         account = self.signed_in_account()
         if account is None:
             return rx.redirect("/sign-in")
-        self.open, self.status_pending = False, False
+        self.open, self.status_pending, self.notice = False, False, ""
         if not _valid_order(kind, order_id):
             log.warning("%s asked to refund a malformed order (%.40r, %.40r)",
                         account.email, kind, order_id)
-            return rx.toast.error(ORDER_NOT_FOUND)
+            self.notice = ORDER_NOT_FOUND
+            return
         self._kind, self._order_id = kind, order_id
         self.step, self.error, self.busy, self._refund_id = PREVIEW, "", False, 0
         try:
@@ -118,7 +120,8 @@ class RefundDialogState(AuthState):
         except quotes.NotYourOrder:
             log.warning("%s asked to refund %s order %s that is not theirs",
                         account.email, kind, order_id)
-            return rx.toast.error(ORDER_NOT_FOUND)
+            self.notice = ORDER_NOT_FOUND
+            return
         self.open = True
 
     @rx.event
@@ -183,16 +186,26 @@ class RefundDialogState(AuthState):
                     self.open = False
             return
         async with self:
+            if not self._still_signed_in(account.id):
+                return  # signed out meanwhile: the tab's states were reset, show nothing
             self._refund_id, self.step, self.busy = approved.refund_id, STATUS, False
             self._load_status(account.id)
         yield self._refresh_page()
         await asyncio.to_thread(refunds.send, approved.refund_id)
         async with self:
+            if not self._still_signed_in(account.id):
+                return
             before = self._status
             self._load_status(account.id)
             changed = self._status != before
         if changed:
             yield self._refresh_page()
+
+    def _still_signed_in(self, account_id: int) -> bool:
+        """The tab still belongs to the account that confirmed (a background task must
+        not write one account's data into a tab another has signed in on since)."""
+        account = self.signed_in_account()
+        return account is not None and account.id == account_id
 
     @rx.event
     def poll_status(self):
@@ -312,7 +325,13 @@ def _status_body() -> rx.Component:
 
 def refund_dialog() -> rx.Component:
     S = RefundDialogState
-    return rx.fragment(rx.script(src=COUNTDOWN_SCRIPT), rx.dialog.root(
+    # A refusal before the dialog opens is shown on the page, not as a toast: a toast
+    # sent by the server is run with eval, which the Content-Security-Policy forbids.
+    notice = rx.cond(S.notice != "", rx.callout(
+        S.notice, color_scheme="red", icon="triangle_alert", role="alert",
+        id="dialog-notice", position="fixed", top="1em", left="50%",
+        transform="translateX(-50%)", z_index="10"))
+    return rx.fragment(rx.script(src=COUNTDOWN_SCRIPT), notice, rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title(rx.cond(S.step == STATUS, "Refund status", "Refund " + S.order_ref)),
             rx.match(S.step, (CONFIRM, _confirm_body()), (STATUS, _status_body()),
