@@ -4,13 +4,11 @@ The server must change nothing, whatever the browser sends."""
 
 from __future__ import annotations
 
-import json
-import re
-
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import sign_in_as
+from tests.support.sockets import forge_events
 
 OPEN_FOR = "zenmux_refunds___ui___refund_dialog____refund_dialog_state.open_for"
 
@@ -24,32 +22,6 @@ def _rows(app_server, sql: str) -> list[tuple]:
         engine.dispose()
 
 
-def _forge(page: Page, rewrite) -> list[str]:
-    """Route the page's Reflex socket through ``rewrite(name, payload)``, which returns
-    the (name, payload) to send instead (or None to leave the event as it is)."""
-    sent: list[str] = []
-
-    def handler(ws):
-        server = ws.connect_to_server()
-
-        def upstream(message):
-            match = re.match(r"^42/_event,(.*)$", message, re.S) if isinstance(message, str) else None
-            if match:
-                kind, event = json.loads(match.group(1))
-                changed = rewrite(event["name"], event.get("payload"))
-                if changed is not None:
-                    event["name"], event["payload"] = changed
-                    message = "42/_event," + json.dumps([kind, event])
-                    sent.append(event["name"])
-            server.send(message)
-
-        ws.on_message(upstream)
-        server.on_message(lambda m: ws.send(m))
-
-    page.route_web_socket(re.compile(r".*/_event/.*"), handler)
-    return sent
-
-
 def test_naming_another_accounts_order_changes_nothing(page: Page, app_server):
     [(rita_order,)] = _rows(app_server, "select id from topuporder where ref = 'TOP-4001'")
     [(alice_sub,)] = _rows(app_server, "select id from subscriptionpayment where ref = 'SUB-1002'")
@@ -61,7 +33,7 @@ def test_naming_another_accounts_order_changes_nothing(page: Page, app_server):
             return name, {"kind": kind, "order_id": order_id}
         return None
 
-    sent = _forge(page, rewrite)
+    sent = forge_events(page, rewrite)
     sign_in_as(page, "paul")
     page.get_by_role("link", name="Credits").click()
     for attempt in (1, 2):
@@ -92,7 +64,7 @@ def test_a_customer_sending_support_events_changes_nothing(page: Page, app_serve
                     args)
         return None
 
-    sent = _forge(page, rewrite)
+    sent = forge_events(page, rewrite)
     sign_in_as(page, "paul")
     page.get_by_role("link", name="Credits").click()
     for _ in range(3):
@@ -117,7 +89,7 @@ def test_the_same_forged_event_from_support_does_act(page: Page, app_server):
                 {"refund_id": rf_4001}
         return None
 
-    sent = _forge(page, rewrite)
+    sent = forge_events(page, rewrite)
     sign_in_as(page, "sam")
     page.get_by_role("link", name="Support console").click()
     page.get_by_role("button", name="Refresh").click()

@@ -11,7 +11,6 @@ import time
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 from playwright.sync_api import expect
 
 from tests.security.conftest import record_frames

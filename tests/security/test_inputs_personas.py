@@ -6,7 +6,6 @@ migration, are never personas (server default false)."""
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import datetime, timezone
 

@@ -54,6 +54,7 @@ def test_a_preview_does_not_reach_the_next_visitor(page: Page, server):
     page.keyboard.press("Escape")
     _sign_out(page)
     frames.set_mark()
+    page.reload()  # the next visitor opens the tab's page afresh
     expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
     page.wait_for_timeout(1500)
     after = frames.since_mark()
