@@ -1,11 +1,10 @@
 """Finding 4: guessing passwords is throttled. Before the fix 280 wrong passwords went
 through and the right one still worked; now the 11th attempt on one e-mail within 15
-minutes is refused, the right password included, and the page says for how long."""
+minutes is refused, the right password included, and the page says for how long.
+(That a flood of guesses does not stall the app is measured, not asserted:
+benchmarks/sign_in_flood.py.)"""
 
 from __future__ import annotations
-
-import time
-import urllib.request
 
 from playwright.sync_api import Page, expect
 
@@ -30,30 +29,3 @@ def test_eleven_wrong_passwords_lock_the_account(page: Page, server):
     sign_in_with_password(page, "alice@example.com", "alice-demo-pass")
     page.wait_for_url("**/subscription{,/}")
     expect(page.locator("#account-name")).to_have_text("Alice Chen")
-
-
-def test_the_health_check_stays_quick_during_a_guessing_flood(page: Page, server):
-    """argon2 runs in threads: a flood of wrong passwords does not stall the loop."""
-    import concurrent.futures
-
-    def guess(i):
-        page_request = urllib.request.Request(
-            f"{server.base_url}/api/auth/sign-in", method="POST",
-            data=f"email=user{i}%40example.com&password=guess".encode(),
-            headers={"Content-Type": "application/x-www-form-urlencoded"})
-        try:
-            urllib.request.urlopen(page_request, timeout=30).read()
-        except OSError:
-            pass
-
-    with concurrent.futures.ThreadPoolExecutor(16) as pool:
-        futures = [pool.submit(guess, i) for i in range(48)]
-        time.sleep(0.3)
-        started = time.monotonic()
-        with urllib.request.urlopen(f"{server.base_url}/_health", timeout=30) as resp:
-            assert resp.status == 200
-        health_seconds = time.monotonic() - started
-        for f in futures:
-            f.result()
-    print(f"/_health during the flood: {health_seconds:.3f} s")
-    assert health_seconds < 2.0
