@@ -8,6 +8,8 @@ Run as its own pytest session with ``-p no:asyncio`` (``scripts/test`` does)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
@@ -16,11 +18,47 @@ from tests.support.appserver import AppServer, running_app
 from tests.support.sockets import Frames, forge_events, inject_events, record_frames  # noqa: F401
 
 
+# One server at a time, shared by consecutive modules with the same SERVER_ENV (the
+# modules are ordered so that those run together): a build takes 10-30 s.
+_shared: dict = {"key": None, "manager": None, "server": None}
+
+
+def release_shared_server() -> None:
+    """Stop the shared server (a module that starts a server of its own calls this)."""
+    if _shared["manager"] is not None:
+        manager = _shared["manager"]
+        _shared.update(key=None, manager=None, server=None)
+        manager.__exit__(None, None, None)
+
+
+def _env_key(module) -> str:
+    return json.dumps(getattr(module, "SERVER_ENV", {}), sort_keys=True)
+
+
+def pytest_collection_modifyitems(items):
+    """Run the modules that share a server configuration one after another (stable:
+    the order of modules, and of tests in a module, is kept within a configuration)."""
+    first_seen: dict[str, int] = {}
+    for item in items:
+        first_seen.setdefault(_env_key(item.module), len(first_seen))
+    items.sort(key=lambda item: first_seen[_env_key(item.module)])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_the_shared_server_at_the_end():
+    yield
+    release_shared_server()
+
+
 @pytest.fixture(scope="module")
 def server(request, tmp_path_factory) -> AppServer:
-    env = getattr(request.module, "SERVER_ENV", {})
-    with running_app(tmp_path_factory.mktemp("secure-app"), env) as app:
-        yield app
+    key = _env_key(request.module)
+    if _shared["key"] != key:
+        release_shared_server()
+        manager = running_app(tmp_path_factory.mktemp("secure-app"),
+                              getattr(request.module, "SERVER_ENV", {}))
+        _shared.update(server=manager.__enter__(), manager=manager, key=key)
+    return _shared["server"]
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import sign_in_as
-from tests.security.conftest import forge_events, record_frames
+from tests.security.conftest import forge_events, record_frames, release_shared_server
 from tests.support.appserver import running_app
 from zenmux_refunds import config
 
@@ -52,6 +52,11 @@ OPEN_FOR = "zenmux_refunds___ui___refund_dialog____refund_dialog_state.open_for"
 def _pg_url(database: str) -> str:
     url = sa.make_url(config._database_url_from(PG_ADMIN_URL))
     return url.set(database=database).render_as_string(hide_password=False)
+
+
+# This module starts a server of its own (on PostgreSQL, below); the marker keeps it out
+# of the group of modules that share the default demo-off server.
+SERVER_ENV = {"own server": "PostgreSQL"}
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +79,7 @@ def pg_database():
 @pytest.fixture(scope="module")
 def server(pg_database, tmp_path_factory):
     """This module's server: demo sign-in, the example's frozen clock, on PostgreSQL."""
+    release_shared_server()  # one build per checkout at a time
     with running_app(tmp_path_factory.mktemp("dialog-app"), {
         "ZENMUX_DEMO": "1", "DATABASE_URL": pg_database,
     }) as app:

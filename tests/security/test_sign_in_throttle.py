@@ -15,13 +15,13 @@ SERVER_ENV: dict[str, str] = {}
 
 def test_eleven_wrong_passwords_lock_the_account(page: Page, server):
     for attempt in range(9):
-        sign_in_with_password(page, "paul@example.com", f"guess-{attempt}")
+        sign_in_with_password(page, "rita@example.com", f"guess-{attempt}")
         expect(page.locator("#sign-in-error")).to_have_text("Wrong e-mail or password.")
     for attempt in (9, 10):  # the 10th failure locks, and says so; the 11th is refused
-        sign_in_with_password(page, "paul@example.com", f"guess-{attempt}")
+        sign_in_with_password(page, "rita@example.com", f"guess-{attempt}")
         expect(page.locator("#sign-in-error")).to_have_text(
             "Too many sign-in attempts — try again in 15 minutes.")
-    sign_in_with_password(page, "paul@example.com", "paul-demo-pass")  # the right one
+    sign_in_with_password(page, "rita@example.com", "rita-demo-pass")  # the right one
     expect(page.locator("#sign-in-error")).to_have_text(
         "Too many sign-in attempts — try again in 15 minutes.")
     assert server.rows("select count(*) from authsession") == [(0,)]
