@@ -300,7 +300,14 @@ def cancel(refund_id: int, *, actor: str, account_id: int | None = None) -> str:
         raise RefundRefused(f"Only a refund in progress can be canceled (it is {refund.status}).")
     if refund.submitted_at is not None:
         raise RefundRefused("The refund has already been sent to the payment provider.")
+    _cancel_checked(refund_id)
     return finish(refund_id, CANCELED, actor=actor, detail="canceled before it was sent")
+
+
+def _cancel_checked(refund_id: int) -> None:
+    """Test seam: called once cancel has checked the refund is unsent, before it applies.
+
+    Does nothing; the race tests replace it to run another transition right there."""
 
 
 # ------------------------------------------------------------------------ provider
