@@ -15,7 +15,7 @@ from zenmux_refunds.models import Account
 from zenmux_refunds.providers import Outcome
 from zenmux_refunds.services import ledger, quotes, refunds
 
-SEND_WAIT_SECONDS = 2.0  # how long the seam lets the concurrent send run
+SEND_WAIT_SECONDS = 1.5  # how long the seam lets the concurrent send run
 
 
 def _account(ref: str) -> Account:
@@ -42,13 +42,19 @@ def _assert_ledger_balances() -> None:
             assert ledger.balances(s, account.id) == ledger.ledger_sums(s, account.id), account.ref
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: cancel checks outside the lock (fixed next)")
 def test_a_send_between_cancels_check_and_apply_never_pays_twice(example_db, monkeypatch):
     """The background pass sends the refund right after cancel found it unsent.
 
     Paul's top-up TOP-3002 goes through the Sandbox (pending for 20 s after it is
     sent). Whatever the order the two end in, the customer must not get both the
-    credits back (Canceled reverses the wallet debit) and the provider's payment."""
+    credits back (Canceled reverses the wallet debit) and the provider's payment.
+
+    Before issue 10 the seam sat between cancel's read-only check and its apply: send
+    ran to the end there (marked submitted, asked the Sandbox), then the cancel reversed
+    the debit and the Sandbox's "succeeded" was ignored — this test failed with
+    "paid twice: cancel said 'canceled' ... trail ['approved', 'sent',
+    'effects_reversed', 'canceled', 'ignored']". Now the seam runs under cancel's lock:
+    send waits for it, then finds the refund Canceled and never asks the provider."""
     paul = _account("paul")
     before = _balances("paul")
     approved = _approve("paul", "TOP-3002")
@@ -80,4 +86,26 @@ def test_a_send_between_cancels_check_and_apply_never_pays_twice(example_db, mon
     assert not (asked_provider and credits_back), (
         f"paid twice: cancel said {status!r}, the refund is {row.status!r}, the provider "
         f"was asked to pay it and the wallet was re-credited; trail {refund_actions(row.id)}")
+    _assert_ledger_balances()
+    # The interleaving really happened: send started while cancel held the lock, waited,
+    # and then saw the cancel.
+    assert (status, sent, row.status, row.submitted_at) == ("canceled", ["canceled"],
+                                                            "canceled", None)
+    assert refund_actions(row.id) == ["approved", "effects_reversed", "canceled"]
+
+
+def test_once_sent_a_refund_cannot_be_canceled_and_pays_once(example_db):
+    """The other order: the send commits first; the cancel (the console still showed
+    the refund unsent) is refused under the lock, and the provider's verdict settles it."""
+    paul = _account("paul")
+    before = _balances("paul")
+    approved = _approve("paul", "TOP-3002")
+    debited = _balances("paul")
+    assert refunds.send(approved.refund_id) == "refunding"  # Sandbox: pending
+    with pytest.raises(refunds.RefundRefused, match="already been sent"):
+        refunds.cancel(approved.refund_id, actor=paul.email, account_id=paul.id)
+    assert refunds.finish(approved.refund_id, Outcome.SUCCEEDED, actor="provider:sandbox",
+                          detail="sandbox: settled") == "refunded"
+    assert _balances("paul") == debited != before
+    assert refund_actions(approved.refund_id) == ["approved", "sent", "refunded"]
     _assert_ledger_balances()
