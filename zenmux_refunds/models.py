@@ -172,8 +172,9 @@ class LedgerEntry(SQLModel, table=True):
 
 class Refund(SQLModel, table=True):
     """A refund of one order. ``open_key`` is set while the refund blocks another one
-    (Refunding, or a full refund that ended Refunded) and is unique, so the database
-    itself refuses a second open refund of the same order."""
+    (Refunding, a full refund that ended Refunded, or one the provider paid after we
+    closed it) and is unique, so the database itself refuses a second open refund of
+    the same order."""
 
     id: Optional[int] = Field(default=None, primary_key=True)
     ref: str = Field(unique=True, index=True, max_length=64)
@@ -208,6 +209,13 @@ class Refund(SQLModel, table=True):
     lease_until: Optional[datetime] = Field(default=None, nullable=True)
     provider_refund_id: Optional[str] = Field(default=None, max_length=255)
     plan_restorable: bool = Field(default=False)  # subscription: the plan it downgraded
+    # Needs attention: a fact the status cannot tell, for support to act on. Only
+    # "paid_after_close" so far: the provider reported it paid while we hold it Canceled
+    # or Failed (its effects reversed). Kept once set; ``attention_resolved_at`` is when
+    # support marked it resolved (None: support still has to look).
+    attention: Optional[str] = Field(default=None, nullable=True, max_length=32)
+    attention_at: Optional[datetime] = Field(default=None, nullable=True)
+    attention_resolved_at: Optional[datetime] = Field(default=None, nullable=True)
 
 
 class RefundEvent(SQLModel, table=True):

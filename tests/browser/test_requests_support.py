@@ -143,3 +143,57 @@ def test_support_tells_the_sandbox_to_fail_an_order(page: Page, app_server):
             "select sandbox_outcome from topuporder where ref = 'TOP-3002'")).scalar_one()
     engine.dispose()
     assert outcome == "fail"
+
+
+def test_a_refund_paid_after_it_was_canceled_needs_attention_until_resolved(
+        page: Page, browser, app_server, monkeypatch):
+    """Sam cancels rita's unsent RF-4001; the provider then reports it paid (applied here
+    through the same service the webhooks use, on the app's database). The console
+    flags it, rita reads "Under review", and sam marks it resolved with a note."""
+    from zenmux_refunds import config, db
+    from zenmux_refunds.providers import Outcome
+    from zenmux_refunds.services import refunds
+
+    sam = _as_sam(browser, app_server)
+    sam.locator("#cancel-RF-4001").click()
+    expect(sam.locator("#support-message")).to_have_text("Refund canceled.")
+
+    monkeypatch.setenv("DATABASE_URL", app_server.database_url)
+    config.settings.cache_clear()
+    try:
+        with db.reading() as s:
+            from sqlmodel import select
+
+            from zenmux_refunds.models import Refund
+            refund_id = s.exec(select(Refund.id).where(Refund.ref == "RF-4001")).one()
+        assert refunds.finish(refund_id, Outcome.SUCCEEDED, actor="provider:stripe",
+                              detail="webhook refund.updated evt_late",
+                              provider_refund_id="re_late") == "canceled"
+    finally:
+        db.dispose_all()
+        monkeypatch.undo()
+        config.settings.cache_clear()
+
+    sam.locator("#refund-filter").click()
+    sam.get_by_role("option", name="needs_attention").click()
+    row = sam.locator("#support-refund-RF-4001")
+    expect(row).to_contain_text("Needs attention (Canceled)")
+    expect(sam.locator("[id^=support-refund-]")).to_have_count(1)
+    sam.locator("#trail-RF-4001").click()
+    expect(sam.locator("#audit-trail")).to_contain_text("needs_attention")
+    expect(sam.locator("#audit-trail")).to_contain_text("re_late")
+    shot(sam, "support-needs-attention")
+
+    sign_in_as(page, "rita")
+    page.get_by_role("link", name="Credits").click()
+    expect(page.locator("#tag-TOP-4001")).to_have_text("Under review")
+
+    sam.locator("#resolve-pick").click()
+    sam.get_by_role("option", name="RF-4001").click()
+    sam.locator("#resolve-note").fill("Asked rita to return the credits, ticket 77")
+    sam.locator("#resolve-submit").click()
+    expect(sam.locator("#support-message")).to_contain_text("Marked resolved (canceled)")
+    expect(sam.locator("[id^=support-refund-]")).to_have_count(0)
+    sam.context.close()
+    page.reload()
+    expect(page.locator("#tag-TOP-4001")).to_have_text("Canceled")

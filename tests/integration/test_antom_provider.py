@@ -195,6 +195,33 @@ def test_a_failed_notification_after_acceptance_recredits_the_wallet(antom_db):
     _assert_ledger_consistent()
 
 
+def test_a_success_notification_after_a_failure_needs_attention_once(antom_db):
+    """Antom failed the refund (we re-credited the wallet), then notifies SUCCESS: the
+    money went out after all. The refund stays Failed, is flagged for support with
+    Antom's notification as evidence, the ledger is untouched; a repeat adds nothing."""
+    gateway = antom_db
+    before = _balances()
+    refund = _approve()
+    assert refunds.send(refund.id) == "refunding"
+    gateway.settle(refund.idempotency_key, "FAIL")
+    assert _notify(gateway, refund.idempotency_key) == (200, ACK)
+    assert refund_row(refund.id).status == "failed" and _balances() == before
+
+    gateway.settle(refund.idempotency_key, "SUCCESS")
+    for _ in range(3):
+        assert _notify(gateway, refund.idempotency_key) == (200, ACK)
+
+    row = refund_row(refund.id)
+    assert (row.status, row.attention) == ("failed", "paid_after_close")
+    flagged = [e for e in refund_events(refund.id) if e.action == "needs_attention"]
+    assert len(flagged) == 1 and flagged[0].actor == "provider:antom"
+    evidence = json.loads(flagged[0].detail)
+    assert evidence["provider_detail"].startswith("antom notifyRefund SUCCESS")
+    assert "CNY 67708 minor units" in evidence["provider_detail"]
+    assert _balances() == before
+    _assert_ledger_consistent()
+
+
 @pytest.mark.parametrize("first_answer", ["U", "500"])
 def test_an_unknown_answer_is_retried_unchanged_and_refunds_once(antom_db, first_answer):
     gateway = antom_db

@@ -55,7 +55,14 @@ STATUS_WORDS: dict[str, StatusWords] = {
         "\U0001f534", "Failed", "Refund could not be processed \u2014 please contact support"
     ),
     "canceled": StatusWords("\u26aa", "Canceled", "Refund request has been canceled"),
+    # not a status: a Canceled or Failed refund the payment provider paid after all,
+    # until support has looked at it (services/refunds.py)
+    "needs_attention": StatusWords(
+        "\U0001f7e0", "Under review",
+        "Our support team is reviewing this refund and will contact you",
+    ),
 }
+NEEDS_ATTENTION = "needs_attention"
 
 
 # --------------------------------------------------------------------------- quote

@@ -17,7 +17,8 @@ from zenmux_refunds.models import Account, CurrentPlan, Refund, SubscriptionPaym
 from zenmux_refunds.services import quotes, usage
 
 PLAN_PRICES_CENTS = {"Free": 0, "Pro": 2000, "Max": 10000, "Ultra": 20000}
-STATUS_COLORS = {"refunding": "blue", "refunded": "green", "failed": "red", "canceled": "gray"}
+STATUS_COLORS = {"refunding": "blue", "refunded": "green", "failed": "red", "canceled": "gray",
+                 policy.NEEDS_ATTENTION: "orange"}
 PAGE_SIZE_MAX = 100
 
 
@@ -27,11 +28,23 @@ def method_label(channel: str) -> str:
         channel, channel.replace("_", " ").capitalize())
 
 
+def needs_attention(refund: Refund) -> bool:
+    """Support has a refund to look at (the provider paid one we closed) and has not
+    marked it resolved yet."""
+    return refund.attention is not None and refund.attention_resolved_at is None
+
+
+def shown_status(refund: Refund) -> str:
+    """The status key the customer's words and colours follow: a refund that needs
+    support's attention reads "Under review" until support resolves it."""
+    return policy.NEEDS_ATTENTION if needs_attention(refund) else refund.status
+
+
 def status_tag(refund: Refund | None) -> dict[str, str]:
     if refund is None:
         return {"tag": "", "tag_color": "gray"}
-    words = policy.STATUS_WORDS[refund.status]
-    return {"tag": words.label, "tag_color": STATUS_COLORS[refund.status]}
+    shown = shown_status(refund)
+    return {"tag": policy.STATUS_WORDS[shown].label, "tag_color": STATUS_COLORS[shown]}
 
 
 def page_bounds(page: int, page_size: int) -> tuple[int, int]:
@@ -196,7 +209,8 @@ def refund_status(account_id: int, refund_id: int) -> dict:
         refund = s.get(Refund, refund_id)
         if refund is None or refund.account_id != account_id:
             raise quotes.NotYourOrder(f"no refund {refund_id} for this account")
-    words = policy.STATUS_WORDS[refund.status]
+    shown = shown_status(refund)
+    words = policy.STATUS_WORDS[shown]
     first, last = policy.arrival_dates(refund.requested_at)
     changed = (refund.preview_final_cents is not None
                and refund.preview_final_cents != refund.final_cents)
@@ -204,7 +218,7 @@ def refund_status(account_id: int, refund_id: int) -> dict:
         "refund_id": refund.id, "refund_ref": refund.ref, "status": refund.status,
         "pending": refund.status == "refunding",  # not final yet: the dialog asks again
         "label": words.label, "description": words.description,
-        "color": STATUS_COLORS[refund.status], "final": refund_amount(refund),
+        "color": STATUS_COLORS[shown], "final": refund_amount(refund),
         "arrival": (f"Expected between {first:%a %Y-%m-%d} and {last:%a %Y-%m-%d}"
                     if refund.status == "refunding" else ""),
         "changed": changed,

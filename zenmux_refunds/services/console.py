@@ -18,11 +18,15 @@ from zenmux_refunds.models import (
     SubscriptionPayment,
     TopupOrder,
 )
-from zenmux_refunds.providers import Outcome, provider_for
+from zenmux_refunds.providers import provider_for
 from zenmux_refunds.services import billing, refunds, sandbox_control
 from zenmux_refunds.services.requests import require_support
 
-STATUSES = ("all", "refunding", "refunded", "failed", "canceled")
+NEEDS_ATTENTION = policy.NEEDS_ATTENTION
+# the console's filter: the refund statuses, and the refunds that need attention (a
+# Canceled or Failed refund the provider paid after all, not yet resolved by support)
+STATUSES = ("all", NEEDS_ATTENTION, "refunding", "refunded", "failed", "canceled")
+_OPEN_ATTENTION = sa.and_(Refund.attention.is_not(None), Refund.attention_resolved_at.is_(None))
 
 
 def list_refunds(actor_id: int, *, status: str = "all", page: int = 1,
@@ -37,7 +41,9 @@ def list_refunds(actor_id: int, *, status: str = "all", page: int = 1,
              .outerjoin(SubscriptionPayment, SubscriptionPayment.id == Refund.subscription_payment_id)
              .outerjoin(TopupOrder, TopupOrder.id == Refund.topup_order_id))
     counter = select(sa.func.count()).select_from(Refund)
-    if status != "all":
+    if status == NEEDS_ATTENTION:
+        query, counter = query.where(_OPEN_ATTENTION), counter.where(_OPEN_ATTENTION)
+    elif status != "all":
         query = query.where(Refund.status == status)
         counter = counter.where(Refund.status == status)
     with db.reading() as s:
@@ -47,12 +53,17 @@ def list_refunds(actor_id: int, *, status: str = "all", page: int = 1,
     views = []
     for refund, email, sub_ref, top_ref, sub_channel, top_channel in rows:
         channel = sub_channel or top_channel
+        attention = billing.needs_attention(refund)
+        label = policy.STATUS_WORDS[refund.status].label
         views.append({
             "id": refund.id, "ref": refund.ref, "account": email, "order": sub_ref or top_ref,
-            "final": billing.refund_amount(refund), "status": policy.STATUS_WORDS[refund.status].label,
-            "color": billing.STATUS_COLORS[refund.status], "source": refund.source,
+            "final": billing.refund_amount(refund),
+            "status": f"Needs attention ({label})" if attention else label,
+            "color": billing.STATUS_COLORS[NEEDS_ATTENTION if attention else refund.status],
+            "source": refund.source,
             "requested": money.format_instant(refund.requested_at),
-            "can_retry": refund.status == "failed",
+            "needs_attention": attention,
+            "can_retry": refund.status == "failed" and refund.attention is None,
             "can_cancel": refund.status == "refunding" and refund.submitted_at is None,
             "can_pay_out": (refund.status == "refunding"
                             and provider_for(channel).name == "manual"),
@@ -86,15 +97,7 @@ def retry(actor_id: int, refund_id: int) -> str:
     """Retry a Failed refund: a new approval of the same order, its window judged at
     the failed refund's request (the customer asked in time); return the new ref."""
     actor = require_support(actor_id)
-    with db.reading() as s:
-        failed = s.get(Refund, refund_id)
-    if failed is None or failed.status != "failed":
-        raise refunds.RefundRefused("Only a Failed refund can be retried.")
-    approved = refunds.approve_on_behalf(
-        actor=actor.email, account_id=failed.account_id, kind=failed.order_kind,
-        order_id=failed.subscription_payment_id or failed.topup_order_id,
-        window_at=failed.requested_at, source="support")
-    refunds.note(approved.refund_id, actor.email, "retry_of", f"retry of {failed.ref}")
+    approved = refunds.retry(refund_id, actor=actor.email)
     refunds.send(approved.refund_id)
     return approved.refund_ref
 
@@ -107,15 +110,18 @@ def cancel(actor_id: int, refund_id: int) -> str:
 def record_payout(actor_id: int, refund_id: int) -> str:
     """Support paid a manual-channel refund out by hand: it ends Refunded."""
     actor = require_support(actor_id)
-    with db.reading() as s:
-        refund = s.get(Refund, refund_id)
-        order = (s.get(TopupOrder, refund.topup_order_id) if refund and refund.topup_order_id
-                 else s.get(SubscriptionPayment, refund.subscription_payment_id) if refund
-                 else None)
-    if refund is None or refund.status != "refunding" or provider_for(order.channel).name != "manual":
-        raise refunds.RefundRefused("Only a Refunding refund of a manual channel is paid out by hand.")
-    return refunds.finish(refund_id, Outcome.SUCCEEDED, actor=actor.email,
-                          detail="paid out manually by support")
+    try:
+        return refunds.record_payout(refund_id, actor=actor.email)
+    except LookupError:
+        raise refunds.RefundRefused(
+            "Only a Refunding refund of a manual channel is paid out by hand.") from None
+
+
+def resolve_attention(actor_id: int, refund_id: int, note: str) -> str:
+    """Support has dealt with a refund that needs attention (the provider paid one we
+    had closed): mark it resolved, with a note of what was done for the audit trail."""
+    actor = require_support(actor_id)
+    return refunds.resolve_attention(refund_id, actor=actor.email, note_text=str(note))
 
 
 def set_sandbox_outcome(actor_id: int, order_ref: str, outcome: str) -> str:

@@ -67,14 +67,16 @@ def find_order(session: Session, account: Account, kind: str, order_id: int):
 def facts_for(session: Session, account: Account, kind: str, order, *,
               via_support: bool = False) -> policy.OrderFacts:
     refunds = order_refunds(session, kind, order.id)
-    already = sum(r.gross_cents for r in refunds if r.status == "refunded")
+    # A refund the provider paid after we had closed it (Canceled/Failed, flagged
+    # "paid_after_close") is money out: it counts as refunded, resolved or not.
+    paid = [r for r in refunds if r.status == "refunded" or r.attention == "paid_after_close"]
     common = dict(
         status=order.status,
         paid_cents=order.amount_cents,
         paid_at=order.paid_at,
-        already_refunded_cents=already,
+        already_refunded_cents=sum(r.gross_cents for r in paid),
         refund_in_progress=any(r.status == "refunding" for r in refunds),
-        full_refund_done=any(r.status == "refunded" and r.kind == "full" for r in refunds),
+        full_refund_done=any(r.kind == "full" for r in paid),
     )
     if kind == SUBSCRIPTION:
         return policy.OrderFacts(kind=SUBSCRIPTION, gift=order.gift, channel=order.channel,

@@ -8,6 +8,19 @@ for a subscription; for a top-up the wallet debit, the forfeited Discount bonus 
 revoked referral reward. The provider is called after the commit, with our idempotency
 key. Failed or Canceled reverses every effect, exactly, from the ledger entries the
 refund wrote. Every change is in the refund's audit trail.
+
+Every transition (approve, send's marking, finish, cancel, retry, record_payout,
+resolve_attention) locks the accounts the refund touches, then checks its
+preconditions and applies itself in that one transaction: no decision rests on a read
+made before the lock. A refund that has been sent can no longer be canceled.
+
+A provider's "succeeded" for a refund we hold as Canceled or Failed is never dropped:
+the refund keeps its status (its effects stay reversed: the ledger is not touched, so
+stored balances still equal their sums) and is flagged ``attention = paid_after_close``
+with the provider's evidence in the audit trail. The support console lists it under
+"needs attention"; the customer sees "Under review"; the order counts as refunded, so
+no further refund of it can be approved. Support decides what to do about the money
+(nothing is re-debited automatically) and marks it resolved with a note.
 """
 
 from __future__ import annotations
@@ -43,6 +56,8 @@ log = logging.getLogger(__name__)
 
 REFUNDING, REFUNDED, FAILED, CANCELED = "refunding", "refunded", "failed", "canceled"
 TERMINAL = (REFUNDED, FAILED, CANCELED)
+# Refund.attention: the provider paid a refund we had closed (Canceled or Failed)
+PAID_AFTER_CLOSE = "paid_after_close"
 # kinds of ledger entries an approval writes, and the kind that undoes each
 _REVERSAL = {"refund": "refund_reversal", "forfeit": "forfeit_reversal",
              "clawback": "clawback_reversal"}
@@ -89,15 +104,17 @@ def _reward_of(session: Session, kind: str, order_id: int) -> ReferralReward | N
 
 def approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: int | None,
             actor: str, source: str = "self", window_at: datetime | None = None,
-            via_support: bool = False) -> Approved:
+            via_support: bool = False, retry_of: int | None = None) -> Approved:
     """Approve the refund of ``account_id``'s order (the customer's second
     confirmation, or support approving a request).
 
     ``window_at``: judge the 24-hour window at that instant (an e-mail request's
     submission, a failed refund's original request) instead of now; usage is always
     the latest. ``via_support``: support may refund channels that cannot be refunded
-    online (paid out manually). Raises quotes.NotYourOrder when the order is not the
-    account's, RefundRefused when it is not eligible.
+    online (paid out manually). ``retry_of``: the Failed refund of the same order this
+    one retries; it must still be Failed (and not paid after all) under the lock.
+    Raises quotes.NotYourOrder when the order is not the account's, RefundRefused when
+    it is not eligible.
     """
     if kind not in (quotes.SUBSCRIPTION, quotes.TOPUP):
         raise quotes.NotYourOrder(f"unknown order kind {kind!r}")
@@ -109,6 +126,7 @@ def approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: i
             ledger.lock_accounts(s, {account_id} | ({reward.referrer_id} if reward else set()))
             account = s.get(Account, account_id)
             now = clock.now(s)
+            retried = _check_retry(s, retry_of, account_id, kind, order_id)
             view = quotes.quote_order(s, account, kind, order_id, window_at or now,
                                       via_support=via_support)
             decision, order = view.decision, view.order
@@ -138,20 +156,53 @@ def approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: i
                 _downgrade(s, account.id, order, refund, now)
             else:
                 apply_topup_effects(s, account.id, order, refund, reward, now)
+            if retried is not None:
+                audit(s, refund, actor=actor, action="retry_of", at=now,
+                      detail=f"retry of {retried.ref}")
             return Approved(refund.id, refund.ref, preview_final_cents, q, kind)
     except sa.exc.IntegrityError:
         # Another approval of the same order won the race past our lock (open_key).
         raise RefundRefused(policy.Reason.IN_PROGRESS.value) from None
 
 
+def _check_retry(s: Session, retry_of: int | None, account_id: int, kind: str,
+                 order_id: int) -> Refund | None:
+    """The Failed refund being retried, read under the lock (None: not a retry)."""
+    if retry_of is None:
+        return None
+    failed = s.get(Refund, retry_of)
+    if failed is not None:
+        s.refresh(failed)
+    if (failed is None or failed.account_id != account_id or failed.order_kind != kind
+            or (failed.subscription_payment_id or failed.topup_order_id) != order_id
+            or failed.status != FAILED or failed.attention is not None):
+        raise RefundRefused("Only a Failed refund can be retried.")
+    return failed
+
+
 def approve_on_behalf(*, actor: str, account_id: int, kind: str, order_id: int,
-                      window_at: datetime, source: str) -> Approved:
+                      window_at: datetime, source: str,
+                      retry_of: int | None = None) -> Approved:
     """Support approves a refund the customer asked for (an e-mail request, a retry of a
     Failed refund): the window is judged when the customer asked, any channel may be
     refunded (by hand where no provider can), and there is no preview to compare."""
     return approve(account_id=account_id, kind=kind, order_id=order_id,
                    preview_final_cents=None, actor=actor, source=source,
-                   window_at=window_at, via_support=True)
+                   window_at=window_at, via_support=True, retry_of=retry_of)
+
+
+def retry(failed_id: int, *, actor: str) -> Approved:
+    """Support retries a Failed refund: a new approval of the same order, its window
+    judged at the failed refund's request (the customer asked in time). Whether it is
+    still Failed is checked again under the lock, in the approval's transaction."""
+    with db.reading() as s:  # who and what: facts that never change
+        failed = s.get(Refund, failed_id)
+    if failed is None or failed.status != FAILED:
+        raise RefundRefused("Only a Failed refund can be retried.")
+    return approve_on_behalf(
+        actor=actor, account_id=failed.account_id, kind=failed.order_kind,
+        order_id=failed.subscription_payment_id or failed.topup_order_id,
+        window_at=failed.requested_at, source="support", retry_of=failed.id)
 
 
 def _downgrade(s: Session, account_id: int, order: SubscriptionPayment, refund: Refund,
@@ -204,11 +255,16 @@ def apply_topup_effects(s: Session, account_id: int, order: TopupOrder, refund: 
 # ------------------------------------------------------------------------ finish
 
 
-def _lock_for_refund(s: Session, refund_id: int) -> Refund:
-    """Lock the accounts a refund touches, then read it again under the lock."""
+def _lock_for_refund(s: Session, refund_id: int, *, owner: int | None = None) -> Refund:
+    """Lock the accounts a refund touches, then read it again under the lock.
+
+    ``owner``: the refund must be that account's (else quotes.NotYourOrder, before any
+    lock is taken)."""
     head = s.exec(select(Refund.account_id, Refund.order_kind, Refund.topup_order_id)
                   .where(Refund.id == refund_id)).first()
-    if head is None:
+    if head is None or (owner is not None and head[0] != owner):
+        if owner is not None:
+            raise quotes.NotYourOrder(f"no refund {refund_id} for this account")
         raise LookupError(f"no refund {refund_id}")
     account_id, kind, topup_id = head
     reward = _reward_of(s, kind, topup_id) if topup_id else None
@@ -218,41 +274,108 @@ def _lock_for_refund(s: Session, refund_id: int) -> Refund:
     return refund
 
 
+def _close(s: Session, refund: Refund, target: str, *, actor: str, detail: str, now: datetime,
+           provider_refund_id: str | None = None) -> str:
+    """Move a locked refund whose preconditions the caller checked to ``target``."""
+    before = refund.status
+    refund.status = target
+    refund.settled_at = now
+    if provider_refund_id:
+        refund.provider_refund_id = provider_refund_id
+    if target == REFUNDED:
+        refund.open_key = refund.open_key if refund.kind == "full" else None
+    else:
+        refund.open_key = None
+        _reverse_effects(s, refund, now)
+    s.add(refund)
+    audit(s, refund, actor=actor, action=target, at=now, from_status=before,
+          to_status=target, detail=detail)
+    return target
+
+
 def finish(refund_id: int, outcome: str, *, actor: str, detail: str = "",
            provider_refund_id: str | None = None) -> str:
-    """Apply a provider's (or support's) verdict; return the refund's status after it.
+    """Apply a provider's verdict; return the refund's status after it.
 
-    Allowed: Refunding -> Refunded | Failed | Canceled, and Refunded -> Failed (a
-    provider may fail a refund it had reported succeeded). Anything else — a repeated
-    or out-of-order verdict — changes nothing and is noted in the audit trail.
+    Allowed: Refunding -> Refunded | Failed, and Refunded -> Failed (a provider may fail
+    a refund it had reported succeeded). "Succeeded" for a refund we hold as Canceled or
+    Failed flags it paid_after_close (see the module's docstring), once. Anything
+    else — a repeated or out-of-order verdict — changes nothing and is noted in the
+    audit trail.
     """
-    target = {Outcome.SUCCEEDED: REFUNDED, Outcome.FAILED: FAILED,
-              CANCELED: CANCELED}.get(outcome)
+    target = {Outcome.SUCCEEDED: REFUNDED, Outcome.FAILED: FAILED}.get(outcome)
     if target is None:
         raise ValueError(f"not a final outcome: {outcome!r}")
     with db.transaction() as s:
         refund = _lock_for_refund(s, refund_id)
         now = clock.now(s)
         before = refund.status
+        if target == REFUNDED and before in (CANCELED, FAILED):
+            _paid_after_close(s, refund, actor=actor, detail=detail, now=now,
+                              provider_refund_id=provider_refund_id)
+            return before
         allowed = before == REFUNDING or (before == REFUNDED and target == FAILED)
         if not allowed:
             if before != target:
                 audit(s, refund, actor=actor, action="ignored", at=now, from_status=before,
                       to_status=before, detail=f"late or repeated verdict {target}: {detail}")
             return before
-        refund.status = target
-        refund.settled_at = now
-        if provider_refund_id:
-            refund.provider_refund_id = provider_refund_id
-        if target == REFUNDED:
-            refund.open_key = refund.open_key if refund.kind == "full" else None
-        else:
-            refund.open_key = None
-            _reverse_effects(s, refund, now)
+        return _close(s, refund, target, actor=actor, detail=detail, now=now,
+                      provider_refund_id=provider_refund_id)
+
+
+def _paid_after_close(s: Session, refund: Refund, *, actor: str, detail: str, now: datetime,
+                      provider_refund_id: str | None) -> None:
+    """The provider paid a refund whose effects we reversed (Canceled, or Failed).
+
+    The status stays (it is what our ledger did); the refund is flagged, the evidence
+    goes in the audit trail, and the order is blocked from another refund: the open_key
+    is taken back when no other refund of the order holds it, and quotes count a
+    paid_after_close refund as refunded. The ledger is not touched. A repeat of the
+    verdict (a webhook delivered again, the reconciler) changes nothing.
+    """
+    if refund.attention == PAID_AFTER_CLOSE:
+        return
+    refund.attention, refund.attention_at, refund.attention_resolved_at = (
+        PAID_AFTER_CLOSE, now, None)
+    if provider_refund_id and not refund.provider_refund_id:
+        refund.provider_refund_id = provider_refund_id
+    key = f"{refund.order_kind}:{refund.subscription_payment_id or refund.topup_order_id}"
+    if refund.open_key is None and s.exec(select(Refund.id)
+                                          .where(Refund.open_key == key)).first() is None:
+        refund.open_key = key
+    s.add(refund)
+    audit(s, refund, actor=actor, action="needs_attention", at=now, from_status=refund.status,
+          to_status=refund.status,
+          detail={"attention": PAID_AFTER_CLOSE, "provider_verdict": "succeeded",
+                  "provider_detail": detail, "provider_refund_id": provider_refund_id,
+                  "sent_at": refund.submitted_at.isoformat() if refund.submitted_at else None,
+                  "final_cents": refund.final_cents, "currency": refund.currency,
+                  "final_minor": refund.final_minor,
+                  "ledger": f"unchanged: the {refund.status} refund's effects stay reversed; "
+                            "support decides"})
+    log.warning("refund %s (%s) was paid by the provider after it ended %s: needs attention",
+                refund.ref, refund.id, refund.status)
+
+
+def resolve_attention(refund_id: int, *, actor: str, note_text: str) -> str:
+    """Support marks a refund that needs attention resolved, saying what was done."""
+    text = (note_text or "").strip()
+    if not text:
+        raise RefundRefused("Say what was done: the note goes in the audit trail.")
+    if len(text) > 2000:
+        raise RefundRefused("The note is at most 2,000 characters.")
+    with db.transaction() as s:
+        refund = _lock_for_refund(s, refund_id)
+        if refund.attention is None or refund.attention_resolved_at is not None:
+            raise RefundRefused("This refund does not need attention.")
+        now = clock.now(s)
+        refund.attention_resolved_at = now
         s.add(refund)
-        audit(s, refund, actor=actor, action=target, at=now, from_status=before,
-              to_status=target, detail=detail)
-        return target
+        audit(s, refund, actor=actor, action="attention_resolved", at=now,
+              from_status=refund.status, to_status=refund.status,
+              detail={"attention": refund.attention, "note": text})
+        return refund.status
 
 
 def _reverse_effects(s: Session, refund: Refund, now: datetime) -> None:
@@ -290,17 +413,38 @@ def _reverse_effects(s: Session, refund: Refund, now: datetime) -> None:
 def cancel(refund_id: int, *, actor: str, account_id: int | None = None) -> str:
     """Cancel a Refunding refund that has not been sent to the provider yet.
 
-    ``account_id`` (a customer cancelling) must own the refund.
+    ``account_id`` (a customer cancelling) must own the refund. Checked and applied
+    under the lock: ``send`` marks a refund submitted under the same lock before it
+    calls the provider, so a refund is either canceled unsent or sent and not canceled.
     """
-    with db.reading() as s:
-        refund = s.get(Refund, refund_id)
-    if refund is None or (account_id is not None and refund.account_id != account_id):
-        raise quotes.NotYourOrder(f"no refund {refund_id} for this account")
-    if refund.status != REFUNDING:
-        raise RefundRefused(f"Only a refund in progress can be canceled (it is {refund.status}).")
-    if refund.submitted_at is not None:
-        raise RefundRefused("The refund has already been sent to the payment provider.")
-    return finish(refund_id, CANCELED, actor=actor, detail="canceled before it was sent")
+    with db.transaction() as s:
+        refund = _lock_for_refund(s, refund_id, owner=account_id)
+        if refund.status != REFUNDING:
+            raise RefundRefused(
+                f"Only a refund in progress can be canceled (it is {refund.status}).")
+        if refund.submitted_at is not None:
+            raise RefundRefused("The refund has already been sent to the payment provider.")
+        _cancel_checked(refund_id)
+        return _close(s, refund, CANCELED, actor=actor, detail="canceled before it was sent",
+                      now=clock.now(s))
+
+
+def _cancel_checked(refund_id: int) -> None:
+    """Test seam: called once cancel has checked, under the lock, that the refund is
+    unsent, before it applies. Does nothing; the race tests run ``send`` here."""
+
+
+def record_payout(refund_id: int, *, actor: str) -> str:
+    """Support paid a manual-channel refund out by hand: it ends Refunded."""
+    with db.transaction() as s:
+        refund = _lock_for_refund(s, refund_id)
+        order = s.get(_order_model(refund.order_kind),
+                      refund.subscription_payment_id or refund.topup_order_id)
+        if refund.status != REFUNDING or provider_for(order.channel).name != "manual":
+            raise RefundRefused(
+                "Only a Refunding refund of a manual channel is paid out by hand.")
+        return _close(s, refund, REFUNDED, actor=actor, now=clock.now(s),
+                      detail="paid out manually by support")
 
 
 # ------------------------------------------------------------------------ provider
@@ -368,7 +512,7 @@ def note(refund_id: int, actor: str, action: str, detail, *,
          release_lease: bool = False) -> None:
     """Add a line to a refund's audit trail (and keep the provider's refund id)."""
     with db.transaction() as s:
-        refund = s.get(Refund, refund_id)
+        refund = _lock_for_refund(s, refund_id)
         if refund.provider_refund_id is None and isinstance(detail, dict):
             refund.provider_refund_id = detail.get("provider_refund_id")
         if release_lease:

@@ -20,6 +20,7 @@ PAGE_SIZE = 15
 class SupportState(AuthState):
     status_filter: str = "all"
     refunds: list[dict] = []
+    has_attention: bool = False  # a listed refund needs attention: show "Mark resolved"
     page: int = 1
     pages: int = 1
     total: int = 0
@@ -42,6 +43,7 @@ class SupportState(AuthState):
                                       page_size=PAGE_SIZE)
         self.refunds, self.total, self.pages, self.page = (result.rows, result.total,
                                                            result.pages, result.page)
+        self.has_attention = any(row["needs_attention"] for row in result.rows)
         self.requests_rows = requests.list_for_support(agent_id, status=self.request_filter,
                                                        page_size=50).rows
 
@@ -122,6 +124,16 @@ class SupportState(AuthState):
     @rx.event
     def pay_out(self, refund_id: int):
         self._act(console.record_payout, int(refund_id), done="Payout recorded: {result}.")
+
+    @rx.event
+    def resolve_attention(self, form: dict):
+        try:
+            refund_id = int(form.get("refund_id", ""))
+        except (TypeError, ValueError):
+            self._say("Choose a refund to mark resolved.", ok=False)
+            return
+        self._act(console.resolve_attention, refund_id, str(form.get("note", "")),
+                  done="Marked resolved ({result}); the note is in its audit trail.")
 
     @rx.event
     def approve_request(self, request_id: int):
@@ -205,6 +217,22 @@ def support_page() -> rx.Component:
             width="100%", variant="surface",
         ),
         pager(S),
+        rx.cond(S.has_attention, rx.form(
+            rx.hstack(
+                rx.select.root(rx.select.trigger(placeholder="Refund that needs attention",
+                                                 id="resolve-pick"),
+                               rx.select.content(rx.foreach(
+                                   S.refunds, lambda r: rx.cond(
+                                       r["needs_attention"],
+                                       rx.select.item(r["ref"], value=r["id"].to(str))))),
+                               name="refund_id"),
+                rx.input(name="note", placeholder="What was done (goes in the audit trail)",
+                         width="24em", id="resolve-note"),
+                rx.button("Mark resolved", color_scheme="orange", type="submit",
+                          id="resolve-submit"),
+                spacing="2", align="center"),
+            on_submit=S.resolve_attention, reset_on_submit=True,
+        )),
         rx.cond(S.trail_ref != "", rx.card(
             rx.text("Audit trail of ", S.trail_ref, weight="bold"),
             rx.foreach(S.trail, lambda e: rx.hstack(
