@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from zenmux_refunds import db
+from zenmux_refunds.config import parse_instant
 from zenmux_refunds.domain import money, policy
 from zenmux_refunds.models import Account, LedgerEntry, Refund, TopupOrder, UsageRecord
 from zenmux_refunds.services import ledger, quotes, refunds, scenarios, usage
@@ -58,6 +59,17 @@ WORLD = {
              "paid_at": "2026-11-26T09:00:00Z", "status": "paid"},
         ], usage=[{"at": "2026-11-26T08:00:00Z", "amount": "0.50"}],
             grants=[{"kind": "gift", "amount": "0.50", "at": "2026-11-26T07:00:00Z"}]),
+        # Rex's top-up brought Rory a $5 referral reward, granted when its window closed
+        # (11-26 06:00); support refunds it from an e-mail request sent inside the window,
+        # which claws the $5 back from Rory's bonus.
+        _person("rory", topups=[
+            {"ref": "RO-1", "amount": "20.00", "channel": "stripe",
+             "paid_at": "2026-11-20T09:00:00Z", "status": "paid"},
+        ]),
+        _person("rex", topups=[
+            {"ref": "RX-1", "amount": "30.00", "channel": "stripe",
+             "paid_at": "2026-11-25T06:00:00Z", "status": "paid", "referrer": "rory"},
+        ]),
     ],
 }
 
@@ -75,8 +87,8 @@ class Hold:
     """Two transactions, each stopping once at a named point of ours.
 
     ``point(monkeypatch, module, name)`` wraps ``module.name``: a thread whose point it
-    is waits there (after the call with ``after=True``, else before it) on a
-    two-party barrier. ``race(first, second)`` starts the first, waits until it is at
+    is waits there (after the call with ``after=True``, else before it; only for calls
+    that ``when`` accepts) on a two-party barrier. ``race(first, second)`` starts the first, waits until it is at
     its point, then starts the second, and returns each one's result or exception.
     """
 
@@ -86,14 +98,16 @@ class Hold:
         self.met = False  # both reached their points: nothing serialized them
         self._local = threading.local()
 
-    def point(self, monkeypatch, module, name: str, *, after: bool = False) -> None:
+    def point(self, monkeypatch, module, name: str, *, after: bool = False,
+              when: Callable[..., bool] = lambda *args, **kwargs: True) -> None:
         original = getattr(module, name)
 
         def wrapper(*args, **kwargs):
-            if not after:
+            stop = when(*args, **kwargs)
+            if stop and not after:
                 self._arrive(name)
             result = original(*args, **kwargs)
-            if after:
+            if stop and after:
                 self._arrive(name)
             return result
 
@@ -257,6 +271,36 @@ def test_an_approval_during_a_call_report_settles_with_it(world, monkeypatch):
     with db.reading() as s:
         uma = _account("uma")
         assert ledger.balances(s, uma.id).topup_micros == 0
+
+
+def test_a_referrers_call_during_a_clawback_is_ordered_with_it(world, monkeypatch):
+    """Refunding Rex's top-up claws Rory's $5 referral reward back from Rory's bonus.
+    Rory's $3 call reported while the approval holds the reward's bonus in hand waits
+    for it (the approval locks the referrer's account too), then draws from what is
+    left: no bonus, so $3 of top-up credits."""
+    rory, rex = _account("rory"), _account("rex")
+    with db.reading() as s:
+        kind, order_id = quotes.order_id_by_ref(s, rex, "RX-1")
+    approve = lambda: refunds.approve_on_behalf(  # noqa: E731
+        actor="support@example.com", account_id=rex.id, kind=kind, order_id=order_id,
+        window_at=parse_instant("2026-11-25T08:00:00Z", field="window_at"), source="email")
+    hold = Hold()
+    # the approval stops right after it has read the referrer's bonus to claw it back
+    hold.point(monkeypatch, ledger, "balances", after=True,
+               when=lambda session, account_id: account_id == rory.id)
+    hold.point(monkeypatch, ledger, "post")
+    approval, report = hold.race(("balances", approve),
+                                 ("post", _report("rory", "rory-call", "3.00")))
+    _raise_errors([approval, report])
+    _assert_books("rory", hold)
+    _assert_books("rex", hold)
+    with db.reading() as s:
+        kinds = [(e.kind, e.bucket, e.amount_micros) for e in s.exec(
+            select(LedgerEntry).where(LedgerEntry.account_id == rory.id)
+            .order_by(LedgerEntry.id)).all()]
+        assert kinds[-2:] == [("clawback", "bonus", -5_000_000),
+                              ("usage", "topup", -3_000_000)], kinds
+        assert ledger.balances(s, rory.id) == ledger.Balances(17_000_000, 0)
 
 
 # ---------------------------------------------------------------- usage with usage
