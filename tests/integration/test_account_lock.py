@@ -53,7 +53,8 @@ WORLD = {
              "paid_at": "2026-11-26T10:00:00Z", "status": "paid"},
         ], adjustments=[{"at": "2026-11-26T11:00:00Z", "amount": "-40.00",
                          "note": "Chargeback on an earlier payment"}]),
-        # One $50 top-up, nothing used since: refundable $50 until a call comes in.
+        # One $50 top-up, nothing used since: refundable $50 until a call comes in. (A
+        # $0.50 call before it, paid by a gift, so that the usage totals start non-zero.)
         _person("uma", topups=[
             {"ref": "UM-1", "amount": "50.00", "channel": "stripe",
              "paid_at": "2026-11-26T09:00:00Z", "status": "paid"},
@@ -186,8 +187,8 @@ def _assert_books(account_ref: str, hold: Hold) -> None:
             select(sa.func.coalesce(sa.func.sum(UsageRecord.amount_micros), 0))
             .where(UsageRecord.account_id == account.id, UsageRecord.billed_to == "credits")
         ).one()
-    why = (f"(both transactions reached their write points together: {hold.met}; "
-           "nothing ordered them)" if hold.met else "")
+    why = ("(the two transactions were at their write points together: nothing "
+           "ordered them)" if hold.met else "")
     assert stored == summed, f"{account_ref}: stored wallet {stored} != ledger sums {summed} {why}"
     assert account.usage_credits_micros == credits_calls, (
         f"{account_ref}: running credits usage {account.usage_credits_micros} != "
