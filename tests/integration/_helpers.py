@@ -80,3 +80,38 @@ def refund_events(refund_id: int) -> list:
 
 def refund_actions(refund_id: int) -> list[str]:
     return [e.action for e in refund_events(refund_id)]
+
+
+# ------------------------------------------------ accounts, approvals, ledger checks
+
+
+def account_by_ref(ref: str) -> Account:
+    with db.reading() as s:
+        return s.exec(select(Account).where(Account.ref == ref)).one()
+
+
+def approve_by_ref(account_ref: str, order_ref: str, preview: int | None = None):
+    """The customer's second confirmation of one of their orders, named by refs."""
+    from zenmux_refunds.services import quotes, refunds
+
+    account = account_by_ref(account_ref)
+    with db.reading() as s:
+        kind, order_id = quotes.order_id_by_ref(s, account, order_ref)
+    return refunds.approve(account_id=account.id, kind=kind, order_id=order_id,
+                           preview_final_cents=preview, actor=account.email)
+
+
+def balances_of(account_ref: str):
+    from zenmux_refunds.services import ledger
+
+    with db.reading() as s:
+        return ledger.balances(s, account_by_ref(account_ref).id)
+
+
+def assert_ledger_balances() -> None:
+    """Every account's stored balances equal the sums of its ledger entries."""
+    from zenmux_refunds.services import ledger
+
+    with db.reading() as s:
+        for account in s.exec(select(Account)).all():
+            assert ledger.balances(s, account.id) == ledger.ledger_sums(s, account.id), account.ref

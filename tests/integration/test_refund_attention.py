@@ -14,15 +14,25 @@ import json
 import pytest
 from sqlmodel import select
 
-from tests.integration._helpers import refund_events, refund_row
+from tests.integration._helpers import (
+    approve_by_ref as _approve,
+)
+from tests.integration._helpers import (
+    assert_ledger_balances as _assert_ledger_balances,
+)
+from tests.integration._helpers import (
+    balances_of as _balances,
+)
+from tests.integration._helpers import (
+    refund_events,
+    refund_row,
+)
 from zenmux_refunds import config, db
 from zenmux_refunds.models import Account, LedgerEntry, Refund
 from zenmux_refunds.providers import Outcome
 from zenmux_refunds.services import (
     billing,
     console,
-    ledger,
-    quotes,
     refunds,
     sandbox_control,
 )
@@ -33,18 +43,8 @@ def _id(ref: str) -> int:
         return s.exec(select(Account.id).where(Account.ref == ref)).one()
 
 
-def _approve(account_ref: str, order_ref: str) -> refunds.Approved:
-    account_id = _id(account_ref)
-    with db.reading() as s:
-        account = s.get(Account, account_id)
-        kind, order_id = quotes.order_id_by_ref(s, account, order_ref)
-    return refunds.approve(account_id=account_id, kind=kind, order_id=order_id,
-                           preview_final_cents=None, actor=account.email)
 
 
-def _balances(account_ref: str) -> ledger.Balances:
-    with db.reading() as s:
-        return ledger.balances(s, _id(account_ref))
 
 
 def _ledger_rows() -> int:
@@ -52,10 +52,6 @@ def _ledger_rows() -> int:
         return len(s.exec(select(LedgerEntry)).all())
 
 
-def _assert_ledger_balances() -> None:
-    with db.reading() as s:
-        for account in s.exec(select(Account)).all():
-            assert ledger.balances(s, account.id) == ledger.ledger_sums(s, account.id), account.ref
 
 
 @pytest.fixture

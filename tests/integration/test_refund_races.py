@@ -7,39 +7,35 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlmodel import select
 
-from tests.integration._helpers import refund_actions, refund_row
-from zenmux_refunds import db
-from zenmux_refunds.models import Account
+from tests.integration._helpers import (
+    account_by_ref as _account,
+)
+from tests.integration._helpers import (
+    approve_by_ref as _approve,
+)
+from tests.integration._helpers import (
+    assert_ledger_balances as _assert_ledger_balances,
+)
+from tests.integration._helpers import (
+    balances_of as _balances,
+)
+from tests.integration._helpers import (
+    refund_actions,
+    refund_row,
+)
 from zenmux_refunds.providers import Outcome
-from zenmux_refunds.services import ledger, quotes, refunds
+from zenmux_refunds.services import refunds
 
 SEND_WAIT_SECONDS = 1.5  # how long the seam lets the concurrent send run
 
 
-def _account(ref: str) -> Account:
-    with db.reading() as s:
-        return s.exec(select(Account).where(Account.ref == ref)).one()
 
 
-def _approve(account_ref: str, order_ref: str) -> refunds.Approved:
-    account = _account(account_ref)
-    with db.reading() as s:
-        kind, order_id = quotes.order_id_by_ref(s, account, order_ref)
-    return refunds.approve(account_id=account.id, kind=kind, order_id=order_id,
-                           preview_final_cents=None, actor=account.email)
 
 
-def _balances(account_ref: str) -> ledger.Balances:
-    with db.reading() as s:
-        return ledger.balances(s, _account(account_ref).id)
 
 
-def _assert_ledger_balances() -> None:
-    with db.reading() as s:
-        for account in s.exec(select(Account)).all():
-            assert ledger.balances(s, account.id) == ledger.ledger_sums(s, account.id), account.ref
 
 
 def test_a_send_between_cancels_check_and_apply_never_pays_twice(example_db, monkeypatch):

@@ -9,6 +9,15 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from tests.integration._helpers import (
+    account_by_ref as _account,
+)
+from tests.integration._helpers import (
+    assert_ledger_balances as _assert_ledger_balances,
+)
+from tests.integration._helpers import (
+    balances_of as _balances,
+)
 from zenmux_refunds import config, db
 from zenmux_refunds.domain import money
 from zenmux_refunds.models import (
@@ -22,11 +31,6 @@ from zenmux_refunds.models import (
 )
 from zenmux_refunds.providers import Outcome
 from zenmux_refunds.services import ledger, quotes, refunds, sandbox_control, usage
-
-
-def _account(ref: str) -> Account:
-    with db.reading() as s:
-        return s.exec(select(Account).where(Account.ref == ref)).one()
 
 
 def _order(account_ref: str, order_ref: str) -> tuple[Account, str, int]:
@@ -53,15 +57,8 @@ def _refunds_of(account_ref: str) -> list[Refund]:
                                                 Refund.source == "self")).all())
 
 
-def _balances(account_ref: str) -> ledger.Balances:
-    with db.reading() as s:
-        return ledger.balances(s, _account(account_ref).id)
 
 
-def _assert_ledger_balances() -> None:
-    with db.reading() as s:
-        for account in s.exec(select(Account)).all():
-            assert ledger.balances(s, account.id) == ledger.ledger_sums(s, account.id), account.ref
 
 
 def test_subscription_refund_downgrades_at_once_and_settles(example_db):

@@ -22,20 +22,31 @@ import pytest
 import stripe
 from sqlmodel import select
 
+from tests.integration._helpers import (
+    account_by_ref as _account,
+)
+from tests.integration._helpers import (
+    approve_by_ref as _approve,
+)
+from tests.integration._helpers import (
+    assert_ledger_balances as _assert_ledger_balances,
+)
+from tests.integration._helpers import (
+    refund_actions,
+    refund_events,
+    refund_row,
+)
 from tests.support import localstripe as support
-from tests.integration._helpers import refund_actions, refund_events, refund_row
 from zenmux_refunds import config, db
 from zenmux_refunds.models import (
-    Account,
     CurrentPlan,
     Refund,
     SubscriptionPayment,
     TopupOrder,
 )
-from zenmux_refunds.providers import Outcome
-from zenmux_refunds.providers import stripe_webhooks
+from zenmux_refunds.providers import Outcome, stripe_webhooks
 from zenmux_refunds.providers.stripe_provider import StripeProvider
-from zenmux_refunds.services import ledger, quotes, refunds
+from zenmux_refunds.services import ledger, refunds
 
 _BINARY = support.binary()
 if _BINARY is None:
@@ -45,21 +56,11 @@ if _BINARY is None:
 
 from tests.integration.conftest import API_KEY, SECRET  # noqa: E402
 
-
 # ------------------------------------------------------------------ helpers
 
 
-def _account(ref: str) -> Account:
-    with db.reading() as s:
-        return s.exec(select(Account).where(Account.ref == ref)).one()
 
 
-def _approve(account_ref: str, order_ref: str) -> refunds.Approved:
-    account = _account(account_ref)
-    with db.reading() as s:
-        kind, order_id = quotes.order_id_by_ref(s, account, order_ref)
-    return refunds.approve(account_id=account.id, kind=kind, order_id=order_id,
-                           preview_final_cents=None, actor=account.email)
 
 
 def _pay(client: stripe.StripeClient, amount: int, currency: str = "usd") -> str:
@@ -119,11 +120,6 @@ def _balances(*refs: str) -> dict[str, ledger.Balances]:
         return {ref: ledger.balances(s, _account(ref).id) for ref in refs}
 
 
-def _assert_ledger_balances() -> None:
-    with db.reading() as s:
-        for account in s.exec(select(Account)).all():
-            assert ledger.balances(s, account.id) == ledger.ledger_sums(s, account.id), \
-                account.ref
 
 
 def _sign(payload: bytes, *, secret: str = SECRET, at: int | None = None) -> str:
