@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import reflex as rx
 
-from zenmux_refunds.services import credits
+from zenmux_refunds.services import credits, quotes
 from zenmux_refunds.ui.auth_state import AuthState
 from zenmux_refunds.ui.components import amount_cell, pager, refund_cell
 from zenmux_refunds.ui.layout import page
 from zenmux_refunds.ui.paged import PagedTable
-from zenmux_refunds.ui.refund_dialog import refund_dialog
+from zenmux_refunds.ui.refund_dialog import refund_dialog, reload_rows_after_refund
 
 PAGE_SIZE = 20
 
@@ -26,6 +26,9 @@ class CreditsState(PagedTable, AuthState):
         self.breakdown = view["breakdown"]
         self.rewards = credits.referral_rewards(account_id)
         self._show(credits.transactions(account_id, self.page, PAGE_SIZE))
+
+
+reload_rows_after_refund(quotes.TOPUP, CreditsState.load_rows)
 
 
 def _balance(label: str, key: str) -> rx.Component:

@@ -228,11 +228,19 @@ class RefundDialogState(AuthState):
             return self._refresh_page()
 
     def _refresh_page(self):
-        """The event that reloads the page the dialog was opened from."""
-        from zenmux_refunds.ui.credits import CreditsState
-        from zenmux_refunds.ui.subscription import SubscriptionState
+        """The event that reloads the page the dialog was opened from (the host page
+        named it with ``reload_rows_after_refund``), or None."""
+        return _HOST_RELOADS.get(self._kind)
 
-        return CreditsState.load_rows if self._kind == quotes.TOPUP else SubscriptionState.load_rows
+
+# order kind -> the event of the host page that reloads its rows after a refund changes
+_HOST_RELOADS: dict[str, object] = {}
+
+
+def reload_rows_after_refund(kind: str, event) -> None:
+    """A page that hosts the dialog for ``kind`` orders tells it what to reload (so the
+    dialog needs to know no page)."""
+    _HOST_RELOADS[kind] = event
 
 
 def _preview_body() -> rx.Component:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import reflex as rx
 
-from zenmux_refunds.services import billing
+from zenmux_refunds.services import billing, quotes
 from zenmux_refunds.ui.auth_state import AuthState
 from zenmux_refunds.ui.components import amount_cell, pager, refund_cell
 from zenmux_refunds.ui.layout import page
 from zenmux_refunds.ui.paged import PagedTable
-from zenmux_refunds.ui.refund_dialog import refund_dialog
+from zenmux_refunds.ui.refund_dialog import refund_dialog, reload_rows_after_refund
 
 PAGE_SIZE = 10
 
@@ -21,6 +21,9 @@ class SubscriptionState(PagedTable, AuthState):
     def _fill(self, account_id: int) -> None:
         self.plan = billing.plan_card(account_id)
         self._show(billing.subscription_history(account_id, self.page, PAGE_SIZE))
+
+
+reload_rows_after_refund(quotes.SUBSCRIPTION, SubscriptionState.load_rows)
 
 
 def _plan_card() -> rx.Component:
