@@ -274,16 +274,10 @@ def test_a_timeout_leaves_refunding_and_the_reconciler_finishes_it(antom_db):
     _assert_ledger_consistent()
 
 
-# Today's code (before issue 10 §5) only re-submits on F REFUND_NOT_EXIST; these cases
-# fail on it and are marked until the provider learns them.
-_BEFORE_FIX = pytest.mark.xfail(strict=True, reason="issue 10 §5: not yet handled")
-
-
 @pytest.mark.parametrize("not_found", [
-    pytest.param(None, id="S-with-no-refund-fields", marks=_BEFORE_FIX),
-    pytest.param("ORDER_NOT_EXIST", id="F-ORDER_NOT_EXIST", marks=_BEFORE_FIX),
-    pytest.param("ORIGINAL_PAYMENT_NOT_EXIST", id="F-ORIGINAL_PAYMENT_NOT_EXIST",
-                 marks=_BEFORE_FIX),
+    pytest.param(None, id="S-with-no-refund-fields"),
+    pytest.param("ORDER_NOT_EXIST", id="F-ORDER_NOT_EXIST"),
+    pytest.param("ORIGINAL_PAYMENT_NOT_EXIST", id="F-ORIGINAL_PAYMENT_NOT_EXIST"),
     pytest.param("REFUND_NOT_EXIST", id="F-REFUND_NOT_EXIST"),
 ])
 def test_a_submission_that_never_arrived_is_sent_again_by_the_reconciler(antom_db, not_found):
@@ -313,7 +307,6 @@ def test_a_submission_that_never_arrived_is_sent_again_by_the_reconciler(antom_d
     _assert_ledger_consistent()
 
 
-@_BEFORE_FIX
 def test_a_pending_refund_stays_refunding_and_is_asked_again(antom_db):
     gateway = antom_db
     refund = _approve()
@@ -332,7 +325,6 @@ def test_a_pending_refund_stays_refunding_and_is_asked_again(antom_db):
     _assert_ledger_consistent()
 
 
-@_BEFORE_FIX
 def test_a_cancelled_refund_fails_with_the_reason_in_the_audit_trail(antom_db):
     gateway = antom_db
     before = _balances()
@@ -349,7 +341,6 @@ def test_a_cancelled_refund_fails_with_the_reason_in_the_audit_trail(antom_db):
     _assert_ledger_consistent()
 
 
-@_BEFORE_FIX
 @pytest.mark.parametrize("acquirer_info", [
     None,
     {"acquirerName": "ALIPAY_CN", "acquirerResultCode": "USER_ACCOUNT_ABNORMAL",
@@ -373,9 +364,9 @@ def test_a_failed_refund_records_what_the_inquiry_answer_carries(antom_db, acqui
         assert "the buyer's account is frozen" in failed.detail
 
 
-@_BEFORE_FIX
-def test_an_unknown_refund_status_is_pending_and_logged_once(antom_db, caplog):
+def test_an_unknown_refund_status_is_pending_and_logged_once(antom_db, caplog, monkeypatch):
     gateway = antom_db
+    monkeypatch.setattr(antom, "_unknown_statuses_logged", set())  # once per process
     refund = _approve()
     assert refunds.send(refund.id) == "refunding"
     gateway.settle(refund.idempotency_key, "REVERSAL_IN_PROGRESS", unknown=True)
