@@ -274,20 +274,111 @@ def test_a_timeout_leaves_refunding_and_the_reconciler_finishes_it(antom_db):
     _assert_ledger_consistent()
 
 
-def test_a_submission_that_never_arrived_is_sent_again_by_the_reconciler(antom_db):
+@pytest.mark.parametrize("not_found", [
+    pytest.param(None, id="S-with-no-refund-fields"),
+    pytest.param("ORDER_NOT_EXIST", id="F-ORDER_NOT_EXIST"),
+    pytest.param("ORIGINAL_PAYMENT_NOT_EXIST", id="F-ORIGINAL_PAYMENT_NOT_EXIST"),
+    pytest.param("REFUND_NOT_EXIST", id="F-REFUND_NOT_EXIST"),
+])
+def test_a_submission_that_never_arrived_is_sent_again_by_the_reconciler(antom_db, not_found):
+    """Antom has no record of the refund: inquiryRefund answers S with no refund fields
+    (as documented: they "are null when the refund record cannot be found") or F with a
+    not-found code. The reconciler submits it again, the very same request (Antom
+    deduplicates on refundRequestId), and the refund settles."""
     gateway = antom_db
+    gateway.inquiry_not_found = not_found
     refund = _approve()
     gateway.script(REFUND, "timeout_unprocessed", "timeout_unprocessed", "500")
     assert refunds.send(refund.id) == "refunding"
     assert gateway.refunds == {}  # nothing reached Antom
+    first_body = gateway.calls(REFUND)[0].body
 
-    assert refunds.process_refunding() == 1  # inquiry: REFUND_NOT_EXIST -> submit again
-    assert gateway.refunds_created == 1
+    assert refunds.process_refunding() == 1  # inquiry: no record -> submit again
     assert [c.api for c in gateway.calls(INQUIRY)] == [INQUIRY]
-    assert gateway.calls(REFUND)[-1].json["refundRequestId"] == refund.idempotency_key
+    assert gateway.refunds_created == 1
+    assert gateway.calls(REFUND)[-1].body == first_body  # same refundRequestId, same body
     assert refund_row(refund.id).status == "refunding"
+    assert refund_actions(refund.id)[-1] == "inquired"
+
     gateway.settle(refund.idempotency_key, "SUCCESS")
-    assert _notify(gateway, refund.idempotency_key)[0] == 200
+    assert refunds.process_refunding() == 1
+    assert refund_row(refund.id).status == "refunded"
+    assert gateway.refunds_created == 1 and gateway.problems == []
+    _assert_ledger_consistent()
+
+
+def test_a_pending_refund_stays_refunding_and_is_asked_again(antom_db):
+    gateway = antom_db
+    refund = _approve()
+    debited = _balances()
+    assert refunds.send(refund.id) == "refunding"
+    gateway.settle(refund.idempotency_key, "PENDING")
+    for _ in range(2):
+        assert refunds.process_refunding() == 1
+        assert refund_row(refund.id).status == "refunding"
+        assert refund_actions(refund.id)[-1] == "inquired"  # an answer, not an error
+    assert "provider_error" not in refund_actions(refund.id)
+    assert _balances() == debited
+    gateway.settle(refund.idempotency_key, "SUCCESS")
+    assert refunds.process_refunding() == 1
+    assert refund_row(refund.id).status == "refunded"
+    _assert_ledger_consistent()
+
+
+def test_a_cancelled_refund_fails_with_the_reason_in_the_audit_trail(antom_db):
+    gateway = antom_db
+    before = _balances()
+    refund = _approve()
+    assert refunds.send(refund.id) == "refunding"
+    stored = gateway.settle(refund.idempotency_key, "CANCELLED")
+    assert refunds.process_refunding() == 1
+    assert refund_row(refund.id).status == "failed"
+    assert _balances() == before  # re-credited exactly
+    [failed] = [e for e in refund_events(refund.id) if e.action == "failed"]
+    assert failed.actor == "provider:antom"
+    assert "CANCELLED" in failed.detail and stored.refund_id in failed.detail
+    assert "None" not in failed.detail
+    _assert_ledger_consistent()
+
+
+@pytest.mark.parametrize("acquirer_info", [
+    None,
+    {"acquirerName": "ALIPAY_CN", "acquirerResultCode": "USER_ACCOUNT_ABNORMAL",
+     "acquirerResultMessage": "the buyer's account is frozen"},
+], ids=["bare", "with-acquirerInfo"])
+def test_a_failed_refund_records_what_the_inquiry_answer_carries(antom_db, acquirer_info):
+    gateway = antom_db
+    before = _balances()
+    refund = _approve()
+    assert refunds.send(refund.id) == "refunding"
+    stored = gateway.settle(refund.idempotency_key, "FAIL", acquirer_info=acquirer_info)
+    assert refunds.process_refunding() == 1
+    assert refund_row(refund.id).status == "failed"
+    assert _balances() == before
+    [failed] = [e for e in refund_events(refund.id) if e.action == "failed"]
+    assert "None" not in failed.detail
+    assert "FAIL" in failed.detail and stored.refund_id in failed.detail
+    assert "SUCCESS: success" in failed.detail  # result.resultCode / resultMessage
+    if acquirer_info:
+        assert "USER_ACCOUNT_ABNORMAL" in failed.detail
+        assert "the buyer's account is frozen" in failed.detail
+
+
+def test_an_unknown_refund_status_is_pending_and_logged_once(antom_db, caplog, monkeypatch):
+    gateway = antom_db
+    monkeypatch.setattr(antom, "_unknown_statuses_logged", set())  # once per process
+    refund = _approve()
+    assert refunds.send(refund.id) == "refunding"
+    gateway.settle(refund.idempotency_key, "REVERSAL_IN_PROGRESS", unknown=True)
+    with caplog.at_level("WARNING", logger=antom.log.name):
+        for _ in range(3):
+            assert refunds.process_refunding() == 1
+            assert refund_row(refund.id).status == "refunding"
+            assert refund_actions(refund.id)[-1] == "inquired"
+    logged = [r for r in caplog.records if "REVERSAL_IN_PROGRESS" in r.getMessage()]
+    assert len(logged) == 1
+    gateway.settle(refund.idempotency_key, "SUCCESS")
+    assert refunds.process_refunding() == 1
     assert refund_row(refund.id).status == "refunded"
 
 

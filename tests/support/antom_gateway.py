@@ -16,7 +16,15 @@ It runs a stdlib HTTP server in a thread on a free 127.0.0.1 port and:
   ``timeout`` (do the work, answer too late), ``timeout_unprocessed`` (answer too late
   and do nothing), ``forged`` (answer signed with another key), ``unsigned``, and
   ``tampered`` (a genuine signature over a different body);
-- answers ``inquiryRefund`` (``REFUND_NOT_EXIST`` when it has no such refund);
+- answers ``inquiryRefund`` as Antom documents it (docs.antom.com/ac/ams/ir: refundId,
+  refundRequestId, refundAmount and refundStatus "are null when the refund record cannot
+  be found"): with no record it answers ``S`` with no refund fields, or, when
+  ``inquiry_not_found`` names a code, ``F`` with that code (the not-found forms seen in
+  the wild: ORDER_NOT_EXIST, REFUND_NOT_EXIST, ...). A refund's status is any of the
+  SDK's ``TransactionStatusType`` (SUCCESS, FAIL, PROCESSING, CANCELLED, PENDING), or,
+  for the tests of the unexpected, any other string (``settle(..., unknown=True)``). Its
+  answer carries no ``refundResultCode`` (the inquiry response has none); a failure
+  reason travels, when given, in ``acquirerInfo`` as the SDK names it;
 - builds signed ``notifyRefund`` notifications (``notification``) and can post them to
   the ``refundNotifyUrl`` it was given (``deliver_notification``).
 """
@@ -48,6 +56,9 @@ _PATHS = {
 }
 BEHAVIOURS = {"S", "F", "U", "500", "timeout", "timeout_unprocessed", "forged", "unsigned",
               "tampered"}
+# The SDK's TransactionStatusType (com/alipay/ams/api/model/transaction_status_type.py),
+# the type of AlipayInquiryRefundResponse.refund_status.
+REFUND_STATUSES = ("SUCCESS", "FAIL", "PROCESSING", "CANCELLED", "PENDING")
 _SIGNATURE_HEADER = re.compile(r"^algorithm=RSA256,keyVersion=(\d+),signature=([A-Za-z0-9%]+)$")
 
 
@@ -93,11 +104,12 @@ class GatewayRefund:
     payment_id: str
     currency: str
     value: int
-    status: str  # PROCESSING | SUCCESS | FAIL
+    status: str  # one of REFUND_STATUSES (or, scripted, anything)
     notify_url: str | None
     result_code: str = "SUCCESS"
     result_message: str = "success"
     refused: bool = False  # answered F at once (never accepted)
+    acquirer_info: dict | None = None  # sent in inquiryRefund answers when set
 
 
 class AntomGateway:
@@ -120,6 +132,9 @@ class AntomGateway:
         self.requests: list[Received] = []
         self.problems: list[str] = []
         self.refunds_created = 0
+        # How inquiryRefund answers for a refund it has no record of: None = S with no
+        # refund fields (Antom's documented answer); a code = F with that code.
+        self.inquiry_not_found: str | None = None
         self._scripts: dict[str, deque[str]] = {REFUND: deque(), INQUIRY: deque()}
         self._other_key: rsa.PrivateKey | None = (
             rsa.PrivateKey.load_pkcs1(other_private_key_pem.encode())
@@ -175,13 +190,16 @@ class AntomGateway:
             self._scripts[api].extend(behaviours)
 
     def settle(self, refund_request_id: str, status: str, *, result_code: str | None = None,
-               result_message: str | None = None) -> GatewayRefund:
-        """The refund reaches a final status at the wallet: SUCCESS or FAIL."""
-        if status not in ("SUCCESS", "FAIL"):
+               result_message: str | None = None, acquirer_info: dict | None = None,
+               unknown: bool = False) -> GatewayRefund:
+        """The refund reaches a status: one of ``REFUND_STATUSES`` (the SDK's), or any
+        string with ``unknown=True``. ``acquirer_info`` is sent in inquiry answers."""
+        if status not in REFUND_STATUSES and not unknown:
             raise ValueError(status)
         with self._lock:
             refund = self.refunds[refund_request_id]
             refund.status = status
+            refund.acquirer_info = acquirer_info
             refund.result_code = result_code or ("SUCCESS" if status == "SUCCESS"
                                                  else "REFUND_FAILED")
             refund.result_message = result_message or ("success" if status == "SUCCESS"
@@ -308,7 +326,8 @@ class AntomGateway:
                 return {"result": _result("CURRENCY_NOT_SUPPORT", "F",
                                           "the currency differs from the payment's")}
             refunded = sum(r.value for r in self.refunds.values()
-                           if r.payment_id == payment_id and r.status != "FAIL")
+                           if r.payment_id == payment_id
+                           and r.status not in ("FAIL", "CANCELLED"))
             if value_minor <= 0 or refunded + value_minor > payment[1]:
                 return {"result": _result("REFUND_AMOUNT_EXCEED", "F",
                                           "the refund amount exceeds the payment")}
@@ -357,7 +376,10 @@ class AntomGateway:
                           if (refund_id and r.refund_id == refund_id)
                           or (not refund_id and r.refund_request_id == key)), None)
             if found is None:
-                return {"result": _result("REFUND_NOT_EXIST", "F", "the refund does not exist")}
+                if self.inquiry_not_found:
+                    return {"result": _result(self.inquiry_not_found, "F",
+                                              "the refund does not exist")}
+                return {"result": _result("SUCCESS", "S", "success")}
             answer = {
                 "result": _result("SUCCESS", "S", "success"),
                 "refundRequestId": found.refund_request_id,
@@ -367,9 +389,8 @@ class AntomGateway:
             }
             if found.status == "SUCCESS":
                 answer["refundTime"] = "2026-11-26T20:01:01+08:00"
-            if found.status == "FAIL":
-                answer["refundResultCode"] = found.result_code
-                answer["refundResultMessage"] = found.result_message
+            if found.acquirer_info:
+                answer["acquirerInfo"] = dict(found.acquirer_info)
             return answer
 
 

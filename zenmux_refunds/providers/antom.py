@@ -24,9 +24,23 @@ Verdicts:
   U, a timeout, a network error or an HTTP error means "unknown": the same body (same
   ``refundRequestId``, Antom's idempotency key) is sent again a bounded number of times,
   then ProviderError, and the reconciler asks later.
-- ``inquiryRefund``: ``refundStatus`` SUCCESS / FAIL / PROCESSING. ``REFUND_NOT_EXIST``
-  means our refund request never reached Antom: it is submitted again (same
-  ``refundRequestId``, so it can never refund twice).
+- ``inquiryRefund``: ``refundStatus`` is one of the SDK's ``TransactionStatusType``
+  (global-open-sdk-python, com/alipay/ams/api/model/transaction_status_type.py):
+  SUCCESS -> SUCCEEDED; FAIL and CANCELLED -> FAILED, with what the answer carries
+  (the status, ``result``, ``refundId``, and ``acquirerInfo``'s result code, message
+  and reason when present; the inquiry response has no ``refundResultCode``);
+  PROCESSING and PENDING -> PENDING (asked again later). Any other status is treated
+  as PENDING and logged once per status, never raised forever.
+- "No record" of our refund means the submission never reached Antom, and it is
+  submitted again (same body, same ``refundRequestId``: Antom deduplicates on it, so
+  it can never refund twice). Antom's docs (docs.antom.com/ac/ams/ir) say the refund
+  fields "are null when the refund record cannot be found" under ``resultStatus`` S, so
+  an S answer without ``refundStatus`` is no record; so is an F whose code says the
+  refund or order does not exist (``NOT_FOUND_CODES``). The inquiry page lists no such
+  code: ORDER_NOT_EXIST is in Antom's refund result codes, REFUND_NOT_EXIST is what
+  Alipay+ wallets' inquiryRefund answers, ORIGINAL_PAYMENT_NOT_EXIST is defensive. A
+  wrong guess is harmless: if the payment really is unknown, the re-submitted refund
+  is refused (F) and the refund fails with Antom's reason.
 """
 
 from __future__ import annotations
@@ -60,7 +74,12 @@ INQUIRY_PATH = "/ams/api/v1/payments/inquiryRefund"
 NOTIFY_PATH = "/api/antom/notify"  # where Antom posts notifyRefund (see api.py)
 KEY_VERSION = "1"
 RETRIES = 2  # after the first attempt, for U / timeout / network / HTTP errors
-REFUND_NOT_FOUND_CODES = frozenset({"REFUND_NOT_EXIST"})
+# F answers of inquiryRefund that mean "no record of this refund" (see the docstring).
+NOT_FOUND_CODES = frozenset({"REFUND_NOT_EXIST", "ORDER_NOT_EXIST",
+                             "ORIGINAL_PAYMENT_NOT_EXIST"})
+_PENDING_STATUSES = frozenset({"PROCESSING", "PENDING"})
+_FAILED_STATUSES = frozenset({"FAIL", "CANCELLED"})
+_unknown_statuses_logged: set[str] = set()  # unknown refundStatus values, logged once
 JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
 ACKNOWLEDGEMENT = {"result": {"resultCode": "SUCCESS", "resultStatus": "S",
                               "resultMessage": "success"}}
@@ -297,22 +316,63 @@ class AntomProvider:
         answer = self._call(INQUIRY_PATH, {"refundRequestId": request.idempotency_key})
         result = answer["result"]
         if result["resultStatus"] == "F":
-            if result.get("resultCode") in REFUND_NOT_FOUND_CODES:
-                # Our submission never reached Antom: send it now (same refundRequestId).
-                return self.submit(request)
+            if result.get("resultCode") in NOT_FOUND_CODES:
+                return self._submit_again(request, f"F {result.get('resultCode')}")
             raise ProviderError(f"antom inquiryRefund refused: {result.get('resultCode')}: "
                                 f"{result.get('resultMessage')}")
-        refund_id = answer.get("refundId") or None
         status = answer.get("refundStatus")
+        if not status:
+            return self._submit_again(request, "S with no refundStatus")
+        refund_id = answer.get("refundId") or None
+        carried = _carried(answer)
         if status == "SUCCESS":
-            return ProviderResult(Outcome.SUCCEEDED, refund_id, "antom: refund succeeded")
-        if status == "FAIL":
-            return ProviderResult(Outcome.FAILED, refund_id,
-                                  f"antom: refund failed: {answer.get('refundResultCode')}: "
-                                  f"{answer.get('refundResultMessage')}")
-        if status == "PROCESSING":
-            return ProviderResult(Outcome.PENDING, refund_id, "antom: refund processing")
-        raise ProviderError(f"antom inquiryRefund: unknown refundStatus {status!r}")
+            return ProviderResult(Outcome.SUCCEEDED, refund_id,
+                                  f"antom: refund succeeded ({carried})")
+        if status in _FAILED_STATUSES:
+            word = "cancelled" if status == "CANCELLED" else "failed"
+            return ProviderResult(Outcome.FAILED, refund_id, f"antom: refund {word} ({carried})")
+        if status not in _PENDING_STATUSES:
+            text = str(status)[:64]
+            if text not in _unknown_statuses_logged:
+                _unknown_statuses_logged.add(text)
+                log.warning("Antom inquiryRefund answered an unknown refundStatus %r; "
+                            "treated as still pending (logged once)", text)
+            return ProviderResult(Outcome.PENDING, refund_id,
+                                  f"antom: unknown refund status, treated as pending ({carried})")
+        return ProviderResult(Outcome.PENDING, refund_id, f"antom: refund pending ({carried})")
+
+    def _submit_again(self, request: RefundRequest, answer: str) -> ProviderResult:
+        """Antom has no record of our refund: send the same request again."""
+        again = self.submit(request)
+        return ProviderResult(again.outcome, again.provider_refund_id,
+                              f"antom inquiryRefund: no record of the refund ({answer}); "
+                              f"submitted again with the same refundRequestId: {again.detail}")
+
+
+def _carried(answer: Mapping[str, Any]) -> str:
+    """What an inquiryRefund answer carries, for the audit trail; absent fields are left
+    out (never "None")."""
+    result = answer.get("result") if isinstance(answer.get("result"), dict) else {}
+    parts = [f"refundStatus {answer.get('refundStatus')}"]
+    code = ": ".join(str(v) for v in (result.get("resultCode"), result.get("resultMessage"))
+                     if v)
+    if code:
+        parts.append(f"result {code}")
+    if answer.get("refundId"):
+        parts.append(f"refundId {answer['refundId']}")
+    # Not in the inquiry response's documentation, but some Antom refund APIs send them.
+    refund_code = ": ".join(str(answer[k]) for k in ("refundResultCode", "refundResultMessage")
+                            if answer.get(k))
+    if refund_code:
+        parts.append(f"refund result {refund_code}")
+    acquirer = answer.get("acquirerInfo") if isinstance(answer.get("acquirerInfo"), dict) else {}
+    reason = ": ".join(str(acquirer[k]) for k in ("acquirerResultCode", "acquirerResultMessage",
+                                                  "acquirerReasonDescription")
+                       if acquirer.get(k))
+    if reason:
+        name = acquirer.get("acquirerName")
+        parts.append(f"acquirer{' ' + str(name) if name else ''} {reason}")
+    return "; ".join(parts)
 
 
 # ------------------------------------------------------------------------ notifications
