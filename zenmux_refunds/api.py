@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from zenmux_refunds import auth_api
 from zenmux_refunds.config import settings
+from zenmux_refunds.http_body import read_limited
 from zenmux_refunds.services import usage
 
 log = logging.getLogger(__name__)
@@ -32,20 +33,8 @@ def _too_large() -> Response:
 
 
 async def _body(request: Request) -> bytes | None:
-    """The raw body, or None when it is over MAX_BODY. A too-large Content-Length is
-    refused before reading anything; otherwise the body is counted while it streams
-    (chunked bodies have no length), so at most MAX_BODY bytes are ever held."""
-    declared = request.headers.get("content-length", "").strip()
-    if declared and (not declared.isdigit() or len(declared) > 12 or int(declared) > MAX_BODY):
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+    """The raw body, or None when it is over MAX_BODY (counted while it streams)."""
+    return await read_limited(request, MAX_BODY)
 
 
 def parse_json(body: bytes) -> object:

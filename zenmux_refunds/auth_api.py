@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from zenmux_refunds.config import settings
+from zenmux_refunds.http_body import read_limited
 from zenmux_refunds.services import auth
 from zenmux_refunds.session_cookie import cookie_name, token_from_cookie_header
 
@@ -54,13 +55,9 @@ def _origin_ok(request: Request) -> bool:
 
 async def _form(request: Request) -> dict[str, str] | None:
     """The url-encoded form, or None when it is too large or not text."""
-    if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
+    body = await read_limited(request, MAX_FORM_BYTES)
+    if body is None:
         return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            return None
     try:
         fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=10)
     except (UnicodeDecodeError, ValueError):

@@ -90,3 +90,25 @@ def test_a_sign_in_post_from_another_site_is_refused(page: Page, server):
     assert answer.status == 403
     assert "set-cookie" not in answer.headers
     assert server.rows("select count(*) from authsession") == [(0,)]
+
+
+def test_an_oversized_sign_in_post_is_refused_cleanly(page: Page, server):
+    """A form declared over 4 KiB is read no further: back to the sign-in page with a
+    message, no session. (A Content-Length that is not a number never reaches the app:
+    the HTTP server answers 400 itself.)"""
+    import http.client
+    from urllib.parse import urlsplit
+
+    host = urlsplit(server.base_url)
+    for headers, body in (({"Content-Length": "9999999"}, b"email=a"),):
+        conn = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
+        conn.putrequest("POST", "/api/auth/sign-in")
+        conn.putheader("Content-Type", "application/x-www-form-urlencoded")
+        for name, value in headers.items():
+            conn.putheader(name, value)
+        conn.endheaders(body)
+        answer = conn.getresponse()
+        assert answer.status == 303, answer.status
+        assert answer.getheader("location").endswith("error=invalid")
+        conn.close()
+    assert server.rows("select count(*) from authsession") == [(0,)]
