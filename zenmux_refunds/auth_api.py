@@ -115,8 +115,10 @@ async def sign_in(request: Request) -> Response:
             address=client_address(request), replaces=previous or None)
     except auth.SignInLocked as exc:
         return _back("locked", minutes=exc.minutes)
-    except auth.SignInError as exc:
-        return _back("missing" if "Enter" in str(exc) else "wrong")
+    except auth.SignInIncomplete:
+        return _back("missing")
+    except auth.SignInError:
+        return _back("wrong")
     return _signed_in(token)
 
 
@@ -132,7 +134,7 @@ async def persona(request: Request) -> Response:
     previous = token_from_cookie_header(request.headers.get("cookie"))
     try:
         token = await _off_loop(auth.sign_in_persona, form.get("ref", ""),
-                                        replaces=previous or None)
+                                replaces=previous or None)
     except auth.SignInError:
         return _back("no-persona")
     return _signed_in(token)

@@ -37,6 +37,10 @@ class SignInError(ValueError):
     """Wrong e-mail or password (deliberately not saying which)."""
 
 
+class SignInIncomplete(SignInError):
+    """The e-mail or the password is missing."""
+
+
 class SignInLocked(SignInError):
     """Too many failures: every attempt is refused for ``minutes`` more."""
 
@@ -89,7 +93,7 @@ def sign_in(email: str, password: str, *, address: str = "", replaces: str | Non
     """
     email = (email or "").strip().lower()
     if not email or not password:
-        raise SignInError("Enter your e-mail and password.")
+        raise SignInIncomplete("Enter your e-mail and password.")
     if len(email) > MAX_EMAIL or len(password) > MAX_PASSWORD:
         raise SignInError("Wrong e-mail or password.")
     limiter = throttle.throttle()
