@@ -21,7 +21,7 @@ def scrub(message: str) -> str:
     if not any(m in message for m in _MARKERS):
         return message
     head = message
-    for marker in ("Event(", "Event data:", "event data:", "payload", "router_data"):
+    for marker in _MARKERS:
         cut = head.find(marker)
         if cut != -1:
             head = head[:cut]
