@@ -1,0 +1,76 @@
+"""The typed words of the product: statuses and kinds, each a ``StrEnum``.
+
+A member *is* its string (``RefundStatus.REFUNDING == "refunding"``), so the values the
+database stores, the scenario files carry and the tests compare stay what they were;
+code names the member instead of repeating the literal. "kind" used to mean four
+things; each now has its own type: :class:`OrderKind` (what was paid for),
+:class:`RefundScope` (full or partial), ``LedgerKind`` (a ledger entry's cause,
+``services.ledger``) and the grant kinds of ``models.Grant``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrderKind(StrEnum):
+    """What a refunded order is."""
+
+    SUBSCRIPTION = "subscription"
+    TOPUP = "topup"
+
+
+class RefundScope(StrEnum):
+    """``Refund.kind``: the whole order, or a part of it (scenario history only)."""
+
+    FULL = "full"
+    PARTIAL = "partial"
+
+
+class RefundStatus(StrEnum):
+    """A refund's life: Refunding, then one of the three terminal statuses."""
+
+    REFUNDING = "refunding"
+    REFUNDED = "refunded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def terminal(self) -> bool:
+        return self is not RefundStatus.REFUNDING
+
+
+class Attention(StrEnum):
+    """``Refund.attention``: why support must look at a refund (its status cannot say)."""
+
+    # the provider paid a refund we hold as Canceled or Failed (effects reversed)
+    PAID_AFTER_CLOSE = "paid_after_close"
+    # still Refunding after too many provider inquiries or too long (RETRIES_EXCEEDED)
+    STUCK = "stuck"
+    # the provider needs someone to act before it can pay (Stripe's requires_action)
+    REQUIRES_ACTION = "requires_action"
+
+
+class RequestStatus(StrEnum):
+    """An e-mail refund request, as support decides it."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
+class RewardStatus(StrEnum):
+    """A referrer's reward for a top-up: pending until the order's window closes."""
+
+    PENDING = "pending"
+    GRANTED = "granted"
+    REVOKED = "revoked"
+
+
+class RefundSource(StrEnum):
+    """Who asked for a refund."""
+
+    SELF = "self"  # the customer, in the dialog
+    EMAIL = "email"  # an e-mail request support approved
+    SUPPORT = "support"  # support (a retry of a Failed refund)
+    SCENARIO = "scenario"  # history loaded with a scenario; never sent to a provider
