@@ -81,23 +81,23 @@ async def usage_feed(request: Request) -> Response:
 
 
 async def stripe_webhook(request: Request) -> Response:
-    from zenmux_refunds.providers import stripe_webhooks
+    from zenmux_refunds.services import provider_events
 
     body = await _body(request)
     if body is None:
         return _too_large()
-    status, answer = await _in_thread(stripe_webhooks.handle, body,
+    status, answer = await _in_thread(provider_events.stripe_webhook, body,
                                       request.headers.get("stripe-signature"))
     return JSONResponse(answer, status_code=status)
 
 
 async def antom_notify(request: Request) -> Response:
-    from zenmux_refunds.providers import antom
+    from zenmux_refunds.services import provider_events
 
     body = await _body(request)
     if body is None:
         return _too_large()
-    status, headers, answer = await _in_thread(antom.handle_notification,
+    status, headers, answer = await _in_thread(provider_events.antom_notification,
                                                dict(request.headers), body)
     return Response(answer, status_code=status, headers=headers,
                     media_type="application/json")

@@ -25,7 +25,7 @@ from zenmux_refunds import config, db
 from zenmux_refunds.models import Account, Refund, TopupOrder
 from zenmux_refunds.providers import ProviderError, RefundRequest, provider_for
 from zenmux_refunds.providers import antom
-from zenmux_refunds.services import ledger, quotes, refunds
+from zenmux_refunds.services import ledger, provider_events, quotes, refunds
 
 CLIENT_ID = "TEST_ZENMUX_0001"
 PAYMENT_ID = "20261126194010800100188000003002"
@@ -124,7 +124,7 @@ def _assert_ledger_consistent() -> None:
 
 def _notify(gateway: AntomGateway, key: str, **kwargs) -> tuple[int, dict]:
     headers, body = gateway.notification(key, **kwargs)
-    status, answer_headers, answer = antom.handle_notification(headers, body)
+    status, answer_headers, answer = provider_events.antom_notification(headers, body)
     assert answer_headers["Content-Type"].startswith("application/json")
     return status, json.loads(answer)
 
@@ -405,7 +405,7 @@ def test_a_forged_notification_is_rejected_and_changes_nothing(antom_db, forgery
         else:  # a genuine signature over another body
             body = body.replace(b'"refundStatus":"SUCCESS"', b'"refundStatus":"FAIL"')
             assert b'"FAIL"' in body
-    status, _headers, answer = antom.handle_notification(headers, body)
+    status, _headers, answer = provider_events.antom_notification(headers, body)
     assert status == 400
     assert json.loads(answer)["result"]["resultStatus"] == "F"
     assert refund_row(refund.id).status == "refunding"
@@ -420,7 +420,7 @@ def test_the_same_notification_five_times_settles_once(antom_db):
     headers, body = gateway.notification(refund.idempotency_key)
     upper = {k.upper(): v for k, v in headers.items()}  # header names are case-insensitive
     for _ in range(5):
-        status, _h, answer = antom.handle_notification(upper, body)
+        status, _h, answer = provider_events.antom_notification(upper, body)
         assert (status, json.loads(answer)) == (200, ACK)
     assert refund_actions(refund.id).count("refunded") == 1
     assert refund_row(refund.id).status == "refunded"
@@ -487,7 +487,7 @@ def test_a_notification_posted_over_http_reaches_the_refund(antom_db, monkeypatc
 
         def do_POST(self):  # noqa: N802
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            status, headers, answer = antom.handle_notification(dict(self.headers), body)
+            status, headers, answer = provider_events.antom_notification(dict(self.headers), body)
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)

@@ -14,13 +14,14 @@ from zenmux_refunds.providers.base import (
     ProviderError,
     ProviderResult,
     RefundRequest,
+    Verdict,
 )
 from zenmux_refunds.domain.policy import ONLINE_CHANNELS
 from zenmux_refunds.providers.manual import ManualProvider
 from zenmux_refunds.providers.sandbox import SandboxProvider
 
 __all__ = ["Outcome", "Provider", "ProviderError", "ProviderResult", "RefundRequest",
-           "provider_for"]
+           "Verdict", "provider_for"]
 
 
 def provider_for(channel: str) -> Provider:

@@ -51,6 +51,7 @@ import logging
 import re
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -65,6 +66,7 @@ from zenmux_refunds.providers.base import (
     ProviderError,
     ProviderResult,
     RefundRequest,
+    Verdict,
 )
 
 log = logging.getLogger(__name__)
@@ -188,6 +190,8 @@ def _lower(headers: Mapping[str, str]) -> dict[str, str]:
 
 class AntomProvider:
     name = "antom"
+    polled = False  # notifyRefund brings the verdict; inquiryRefund reconciles
+    paid_by_hand = False
 
     def __init__(self, cfg, *, retries: int = RETRIES, backoff_seconds: float = 0.2):
         self.client_id = cfg.antom_client_id
@@ -414,79 +418,88 @@ def _stale(request_time: str, tolerance_seconds: int) -> str | None:
     return None
 
 
-def handle_notification(headers: Mapping[str, str], raw_body: bytes, *,
-                        path: str | None = None) -> tuple[int, dict[str, str], bytes]:
-    """Verify and apply Antom's ``notifyRefund``; return (HTTP status, headers, body).
+@dataclass(frozen=True)
+class Notification:
+    """A ``notifyRefund`` delivery, verified and decoded: the HTTP answer Antom gets
+    (status, headers, body) and, for a refund result, the verdict to apply. Applying it
+    is the services' job (``services.provider_events``); when that fails, Antom must
+    get ``not_applied()`` instead, so that it sends the notification again."""
 
-    Unsigned, forged or foreign notifications get 400 and change nothing. A verified
-    REFUND_RESULT finishes our refund (``refundRequestId`` is its idempotency key);
-    ``finish`` applies a verdict once, so repeated notifications change nothing twice.
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    verdict: Verdict | None = None
+
+
+def not_applied() -> tuple[int, dict[str, str], bytes]:
+    """The answer to a verified notification we could not apply: Antom retries it."""
+    return _refusal(500, "PROCESS_FAIL", "not applied; send it again")
+
+
+def _notification(answer: tuple[int, dict[str, str], bytes],
+                  verdict: Verdict | None = None) -> Notification:
+    return Notification(*answer, verdict=verdict)
+
+
+def decode_notification(headers: Mapping[str, str], raw_body: bytes, *,
+                        path: str | None = None) -> Notification:
+    """Verify and decode Antom's ``notifyRefund``.
+
+    Unsigned, forged, stale or foreign notifications get 400 and carry no verdict. A
+    verified REFUND_RESULT (SUCCESS / FAIL) carries one, keyed by ``refundRequestId``
+    (our idempotency key); anything else is acknowledged with nothing to do.
     ``path`` is the path the notification was posted to (default: our notify URL's).
     """
-    from sqlmodel import select
-
-    from zenmux_refunds import db
-    from zenmux_refunds.models import Refund
-    from zenmux_refunds.services import refunds
-
     cfg = settings()
     path = path or urlsplit(f"{cfg.public_url}{NOTIFY_PATH}").path
     if not cfg.antom_client_id or not cfg.antom_public_key_pem:
-        return _refusal(503, "NOT_CONFIGURED", "Antom is not configured here")
+        return _notification(_refusal(503, "NOT_CONFIGURED", "Antom is not configured here"))
     try:
         public = load_public_key(cfg.antom_public_key_pem)
     except ValueError:
         log.error("ANTOM_PUBLIC_KEY cannot be used: notifications cannot be verified")
-        return _refusal(503, "NOT_CONFIGURED", "Antom is not configured here")
+        return _notification(_refusal(503, "NOT_CONFIGURED", "Antom is not configured here"))
     h = _lower(headers)
     client_id, request_time = h.get("client-id", ""), h.get("request-time", "")
     body = bytes(raw_body or b"")
     if client_id != cfg.antom_client_id or not request_time:
-        return _refusal(400, "INVALID_SIGNATURE", "unknown client-id or no request-time")
+        return _notification(_refusal(400, "INVALID_SIGNATURE",
+                                      "unknown client-id or no request-time"))
     stale = _stale(request_time, cfg.antom_notify_tolerance_seconds)
     if stale:
         log.warning("Antom notification rejected: %s", stale)
-        return _refusal(400, "INVALID_SIGNATURE", stale)
+        return _notification(_refusal(400, "INVALID_SIGNATURE", stale))
     try:
         verify(public, path, client_id, request_time, body, h.get("signature"))
     except SignatureError as exc:
         log.warning("Antom notification rejected: %s", exc)
-        return _refusal(400, "INVALID_SIGNATURE", str(exc))
+        return _notification(_refusal(400, "INVALID_SIGNATURE", str(exc)))
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested too deeply
-        return _refusal(400, "PARAM_ILLEGAL", "the body is not JSON")
+        return _notification(_refusal(400, "PARAM_ILLEGAL", "the body is not JSON"))
     if not isinstance(payload, dict):
-        return _refusal(400, "PARAM_ILLEGAL", "the body is not a JSON object")
+        return _notification(_refusal(400, "PARAM_ILLEGAL", "the body is not a JSON object"))
     for name in ("refundRequestId", "refundId"):
         value = payload.get(name)
         if value is not None and (not isinstance(value, str) or len(value) > MAX_ID):
-            return _refusal(400, "PARAM_ILLEGAL",
-                            f"{name}: expected a string of at most {MAX_ID} characters")
+            return _notification(_refusal(
+                400, "PARAM_ILLEGAL",
+                f"{name}: expected a string of at most {MAX_ID} characters"))
 
     outcome = {"SUCCESS": Outcome.SUCCEEDED, "FAIL": Outcome.FAILED}.get(
         payload.get("refundStatus"))
     if payload.get("notifyType") != "REFUND_RESULT" or outcome is None:
         log.info("Antom notification %s/%s acknowledged, nothing to do",
                  payload.get("notifyType"), payload.get("refundStatus"))
-        return _answer(200, ACKNOWLEDGEMENT)
-    key = payload.get("refundRequestId")
-    with db.reading() as s:
-        refund_id = s.exec(select(Refund.id).where(Refund.idempotency_key == key)).first()
-    if refund_id is None:
-        # Not one of ours (e.g. refunded in Antom's dashboard): acknowledge, change nothing.
-        log.warning("Antom notifyRefund for unknown refundRequestId %r", key)
-        return _answer(200, ACKNOWLEDGEMENT)
+        return _notification(_answer(200, ACKNOWLEDGEMENT))
     result = payload.get("result") if isinstance(payload.get("result"), dict) else {}
     amount = payload.get("refundAmount") if isinstance(payload.get("refundAmount"), dict) else {}
     detail = (f"antom notifyRefund {payload.get('refundStatus')}: "
               f"{result.get('resultCode')}: {result.get('resultMessage')} "
               f"(refundId {payload.get('refundId')}, "
               f"{amount.get('currency')} {amount.get('value')} minor units)")
-    try:
-        refunds.finish(refund_id, outcome, actor="provider:antom", detail=detail,
-                       provider_refund_id=payload.get("refundId") or None)
-    except Exception:  # noqa: BLE001 - Antom sends it again if we do not acknowledge
-        log.exception("applying Antom notifyRefund for refund %s failed", refund_id)
-        return _refusal(500, "PROCESS_FAIL", "not applied; send it again")
-    return _answer(200, ACKNOWLEDGEMENT)
+    verdict = Verdict(outcome=outcome, detail=detail,
+                      provider_refund_id=payload.get("refundId") or None,
+                      idempotency_key=payload.get("refundRequestId"))
+    return _notification(_answer(200, ACKNOWLEDGEMENT), verdict)

@@ -17,6 +17,13 @@ class Outcome(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     PENDING = "pending"
+    # still pending, and the provider needs a person to act before it can pay (Stripe's
+    # ``requires_action``, e.g. the customer must give bank details): support is told
+    REQUIRES_ACTION = "requires_action"
+
+    @property
+    def final(self) -> bool:
+        return self in (Outcome.SUCCEEDED, Outcome.FAILED)
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,23 @@ class ProviderResult:
     outcome: Outcome
     provider_refund_id: str | None = None
     detail: str = ""
+    # REQUIRES_ACTION: what the provider asks for, as support should read it
+    action: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a verified provider notification says about one refund: decoded, not
+    applied. Providers never look refunds up; the services do, by whichever key the
+    notification carries (our refund's id and ref, or our idempotency key)."""
+
+    outcome: Outcome
+    detail: str
+    provider_refund_id: str | None = None
+    refund_id: int | None = None
+    refund_ref: str | None = None
+    idempotency_key: str | None = None
+    action: str = ""
 
 
 class ProviderError(RuntimeError):
@@ -49,7 +73,14 @@ class ProviderError(RuntimeError):
 
 
 class Provider(Protocol):
+    """A payment provider, and what the code above may ask about it (its capabilities),
+    instead of asking for its name."""
+
     name: str
+    # Verdicts come only by asking: the reconciler asks at every pass (no webhooks).
+    polled: bool
+    # Nothing can be sent: support pays the refund out by hand and records it.
+    paid_by_hand: bool
 
     def submit(self, request: RefundRequest) -> ProviderResult: ...
 

@@ -11,6 +11,8 @@ from zenmux_refunds.providers.base import Outcome, ProviderResult, RefundRequest
 
 class ManualProvider:
     name = "manual"
+    polled = False
+    paid_by_hand = True
 
     def submit(self, request: RefundRequest) -> ProviderResult:
         return ProviderResult(Outcome.PENDING, None, "awaiting a manual payout by support")

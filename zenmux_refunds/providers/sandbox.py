@@ -16,6 +16,8 @@ from zenmux_refunds.providers.base import Outcome, ProviderResult, RefundRequest
 
 class SandboxProvider:
     name = "sandbox"
+    polled = True
+    paid_by_hand = False
 
     def __init__(self, delay_seconds: int):
         self.delay = timedelta(seconds=delay_seconds)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from datetime import datetime, timezone
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,13 +46,39 @@ _OUTCOMES = {
     "failed": Outcome.FAILED,
     "canceled": Outcome.FAILED,
     "pending": Outcome.PENDING,
-    "requires_action": Outcome.PENDING,
+    "requires_action": Outcome.REQUIRES_ACTION,
 }
 
 
 def outcome_of(status: str | None) -> Outcome:
     """Our outcome for a Stripe refund status (anything unknown is still pending)."""
     return _OUTCOMES.get(status or "", Outcome.PENDING)
+
+
+def next_action_text(refund: Mapping[str, Any]) -> str:
+    """What a ``requires_action`` refund waits for, as support reads it: the
+    ``next_action`` type and, for ``display_details``, to whom Stripe e-mailed the
+    request for details and when that request expires (UTC)."""
+    action = refund.get("next_action")
+    if not isinstance(action, Mapping):
+        return "Stripe needs an action before it can pay this refund (no next_action given)"
+    kind = str(action.get("type") or "unknown")
+    parts = [f"Stripe next_action: {kind}"]
+    details = action.get("display_details")
+    if isinstance(details, Mapping):
+        sent = details.get("email_sent")
+        if isinstance(sent, Mapping) and sent.get("email_sent_to"):
+            parts.append(f"Stripe e-mailed {sent.get('email_sent_to')} for the details "
+                         f"at {_utc(sent.get('email_sent_at'))}")
+        if details.get("expires_at"):
+            parts.append(f"expires {_utc(details.get('expires_at'))}")
+    return "; ".join(parts)
+
+
+def _utc(epoch: Any) -> str:
+    if not isinstance(epoch, int) or isinstance(epoch, bool):
+        return "?"
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def names_our_refund(metadata: Mapping[str, Any] | None, refund_id: int, refund_ref: str) -> bool:
@@ -72,6 +99,8 @@ def _client(api_key: str, api_base: str, timeout: int) -> stripe.StripeClient:
 
 class StripeProvider:
     name = "stripe"
+    polled = False
+    paid_by_hand = False
 
     def __init__(self, cfg: Settings):
         self._key = cfg.stripe_api_key
@@ -121,7 +150,7 @@ class StripeProvider:
                 and request.provider_subscription_id):
             note = self._cancel_subscription(request.provider_subscription_id)
             result = ProviderResult(result.outcome, result.provider_refund_id,
-                                    f"{result.detail}; {note}")
+                                    f"{result.detail}; {note}", result.action)
         return result
 
     def _find(self, request: RefundRequest):
@@ -138,7 +167,8 @@ class StripeProvider:
             log.warning("stripe: %d refunds of %s name refund %s: %s", len(ours), pi,
                         request.refund_ref, [r["id"] for r in ours])
         # a succeeded one wins, then one still under way, then the rest
-        rank = {Outcome.SUCCEEDED: 0, Outcome.PENDING: 1, Outcome.FAILED: 2}
+        rank = {Outcome.SUCCEEDED: 0, Outcome.PENDING: 1, Outcome.REQUIRES_ACTION: 1,
+                Outcome.FAILED: 2}
         return min(ours, key=lambda r: rank[outcome_of(r.get("status"))])
 
     def _create(self, request: RefundRequest):
@@ -161,7 +191,9 @@ class StripeProvider:
             detail += f"; amount {amount} != ours {request.amount_minor}"
         if refund.get("failure_reason"):
             detail += f"; failure_reason {refund.get('failure_reason')}"
-        return ProviderResult(outcome_of(status), refund["id"], detail)
+        outcome = outcome_of(status)
+        action = next_action_text(refund) if outcome == Outcome.REQUIRES_ACTION else ""
+        return ProviderResult(outcome, refund["id"], detail, action)
 
     def _cancel_subscription(self, sub_id: str) -> str:
         subs = self._client.v1.subscriptions
