@@ -74,6 +74,10 @@ class Settings:
     sandbox_settle_seconds: int
     worker_interval_seconds: int
     reconcile_after_seconds: int
+    # a refund still Refunding after this many provider inquiries, or this long after it
+    # was first sent, needs support's attention ("stuck"; Hyperswitch's RETRIES_EXCEEDED)
+    stuck_after_inquiries: int
+    stuck_after_hours: int
     usage_token: str
     public_url: str
     stripe_api_key: str
@@ -178,6 +182,12 @@ def settings() -> Settings:
         sandbox_settle_seconds=_int("ZENMUX_SANDBOX_SETTLE_SECONDS", 20, low=0, high=86_400),
         worker_interval_seconds=_int("ZENMUX_WORKER_INTERVAL_SECONDS", 2, low=1, high=3600),
         reconcile_after_seconds=_int("ZENMUX_RECONCILE_AFTER_SECONDS", 60, low=0, high=86_400),
+        # Stripe retries an undelivered webhook for up to 3 days: by then no notification
+        # will come, so a refund still Refunding is stuck. 72 h of inquiries at the default
+        # reconcile interval (60 s) is 4,320; the count matters when the interval is short.
+        stuck_after_inquiries=_int("ZENMUX_STUCK_AFTER_INQUIRIES", 4320, low=1,
+                                   high=1_000_000),
+        stuck_after_hours=_int("ZENMUX_STUCK_AFTER_HOURS", 72, low=1, high=24 * 365),
         usage_token=os.environ.get("ZENMUX_USAGE_TOKEN", ""),
         public_url=public_url,
         stripe_api_key=os.environ.get("STRIPE_API_KEY", ""),

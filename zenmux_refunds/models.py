@@ -207,12 +207,17 @@ class Refund(SQLModel, table=True):
     # while a process is talking to the provider about this refund (wall clock): others
     # keep off until the call ends or this passes (a crashed caller's lease expires)
     lease_until: Optional[datetime] = Field(default=None, nullable=True)
+    # how many times the provider was asked about it after the first submission
+    inquiries: int = Field(default=0, nullable=False,
+                           sa_column_kwargs={"server_default": sa.text("0")})
     provider_refund_id: Optional[str] = Field(default=None, max_length=255)
     plan_restorable: bool = Field(default=False)  # subscription: the plan it downgraded
-    # Needs attention: a fact the status cannot tell, for support to act on. Only
-    # "paid_after_close" so far: the provider reported it paid while we hold it Canceled
-    # or Failed (its effects reversed). Kept once set; ``attention_resolved_at`` is when
-    # support marked it resolved (None: support still has to look).
+    # Needs attention: a fact the status cannot tell, for support to act on
+    # (domain.vocabulary.Attention): "paid_after_close" — the provider reported it paid
+    # while we hold it Canceled or Failed (its effects reversed); "stuck" — still
+    # Refunding after too many inquiries or too long; "requires_action" — the provider
+    # waits for someone to act. ``attention_resolved_at`` is when support marked it
+    # resolved, or when a stuck / requires_action refund ended (None: still to look at).
     attention: Optional[str] = Field(default=None, nullable=True, max_length=32)
     attention_at: Optional[datetime] = Field(default=None, nullable=True)
     attention_resolved_at: Optional[datetime] = Field(default=None, nullable=True)

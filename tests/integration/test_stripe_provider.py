@@ -39,14 +39,15 @@ from tests.integration._helpers import (
 from tests.support import localstripe as support
 from zenmux_refunds import config, db
 from zenmux_refunds.models import (
+    Account,
     CurrentPlan,
     Refund,
     SubscriptionPayment,
     TopupOrder,
 )
-from zenmux_refunds.providers import Outcome, stripe_webhooks
+from zenmux_refunds.providers import Outcome
 from zenmux_refunds.providers.stripe_provider import StripeProvider
-from zenmux_refunds.services import ledger, refunds
+from zenmux_refunds.services import ledger, provider_events, refunds
 
 _BINARY = support.binary()
 if _BINARY is None:
@@ -140,7 +141,7 @@ def _event(event_type: str, obj: dict, event_id: str | None = None) -> bytes:
 
 def _deliver(event_type: str, obj: dict, event_id: str | None = None) -> tuple[int, dict]:
     body = _event(event_type, obj, event_id)
-    return stripe_webhooks.handle(body, _sign(body))
+    return provider_events.stripe_webhook(body, _sign(body))
 
 
 def _with_status(stripe_refund: dict, status: str) -> dict:
@@ -416,7 +417,7 @@ def test_bad_webhooks_are_refused_and_change_nothing(paul_refunding, case):
         body = b"[1, 2, 3]"
         header = _sign(body)
 
-    status, answer = stripe_webhooks.handle(body, header)
+    status, answer = provider_events.stripe_webhook(body, header)
 
     assert status == 400 and "error" in answer
     assert _state(approved.refund_id) == before
@@ -429,7 +430,7 @@ def test_the_same_event_five_times_changes_the_status_once(paul_refunding):
     rows = len(refund_events(approved.refund_id))
 
     for _ in range(5):
-        assert stripe_webhooks.handle(body, header) == (200, {"received": True})
+        assert provider_events.stripe_webhook(body, header) == (200, {"received": True})
 
     actions = refund_actions(approved.refund_id)
     assert actions.count("refunded") == 1
@@ -534,3 +535,44 @@ def test_events_not_about_our_refunds_are_ignored(paul_refunding, case):
 
     assert status == 200 and "ignored" in answer
     assert _state(approved.refund_id) == before
+
+
+def test_requires_action_goes_to_needs_attention_with_the_action_shown(paul_refunding):
+    """Stripe's refund ``requires_action`` (the customer must give bank details) keeps
+    the refund Refunding and flags it for support with the next_action; the later
+    ``succeeded`` ends it Refunded and closes the flag."""
+    from zenmux_refunds.services import console
+
+    approved, stripe_refund, _before = paul_refunding
+    waiting = dict(stripe_refund, status="requires_action", next_action={
+        "type": "display_details",
+        "display_details": {"email_sent": {"email_sent_at": 1795000000,
+                                           "email_sent_to": "paul@example.com"},
+                            "expires_at": 1795600000}})
+    assert _deliver("refund.updated", waiting) == (200, {"received": True})
+    refund = refund_row(approved.refund_id)
+    assert (refund.status, refund.attention, refund.attention_resolved_at) == (
+        "refunding", "requires_action", None)
+    [flag] = [e for e in refund_events(approved.refund_id) if e.action == "needs_attention"]
+    detail = json.loads(flag.detail)
+    assert detail["attention"] == "requires_action"
+    assert detail["action"].startswith("Stripe next_action: display_details")
+    assert "paul@example.com" in detail["action"] and "expires 2026-11-25 09:46 UTC" in detail["action"]
+    with db.reading() as s:
+        sam = s.exec(select(Account).where(Account.ref == "sam")).one().id
+    [row] = [r for r in console.list_refunds(sam, status="needs_attention").rows
+             if _row_ref(r) == approved.refund_ref]
+    # a repeated delivery flags nothing twice
+    assert _deliver("refund.updated", waiting) == (200, {"received": True})
+    assert [e.action for e in refund_events(approved.refund_id)].count("needs_attention") == 1
+
+    assert _deliver("refund.updated", stripe_refund) == (200, {"received": True})
+    refund = refund_row(approved.refund_id)
+    assert refund.status == "refunded" and refund.attention_resolved_at is not None
+    assert refund_actions(approved.refund_id)[-1] == "attention_resolved"
+    assert not [r for r in console.list_refunds(sam, status="needs_attention").rows
+                if _row_ref(r) == approved.refund_ref]
+
+
+def _row_ref(row) -> str:
+    return row["ref"] if isinstance(row, dict) else row.ref

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from zenmux_refunds import clock, db
 from zenmux_refunds.config import settings
 from zenmux_refunds.domain import money, policy
+from zenmux_refunds.domain.vocabulary import Attention
 from zenmux_refunds.models import Account, CurrentPlan, Refund, SubscriptionPayment
 from zenmux_refunds.services import quotes, usage
 
@@ -35,9 +36,11 @@ def needs_attention(refund: Refund) -> bool:
 
 
 def shown_status(refund: Refund) -> str:
-    """The status key the customer's words and colours follow: a refund that needs
-    support's attention reads "Under review" until support resolves it."""
-    return policy.NEEDS_ATTENTION if needs_attention(refund) else refund.status
+    """The status key the customer's words and colours follow: a refund the provider
+    paid after we closed it reads "Under review" until support resolves it. A stuck
+    refund, or one waiting for an action, still reads Refunding: it is."""
+    under_review = needs_attention(refund) and refund.attention == Attention.PAID_AFTER_CLOSE
+    return policy.NEEDS_ATTENTION if under_review else refund.status
 
 
 def status_tag(refund: Refund | None) -> dict[str, str]:

@@ -66,7 +66,7 @@ def list_refunds(actor_id: int, *, status: str = "all", page: int = 1,
             "can_retry": refund.status == "failed" and refund.attention is None,
             "can_cancel": refund.status == "refunding" and refund.submitted_at is None,
             "can_pay_out": (refund.status == "refunding"
-                            and provider_for(channel).name == "manual"),
+                            and provider_for(channel).paid_by_hand),
         })
     return billing.Page(views, total, page, page_size)
 
@@ -97,9 +97,7 @@ def retry(actor_id: int, refund_id: int) -> str:
     """Retry a Failed refund: a new approval of the same order, its window judged at
     the failed refund's request (the customer asked in time); return the new ref."""
     actor = require_support(actor_id)
-    approved = refunds.retry(refund_id, actor=actor.email)
-    refunds.send(approved.refund_id)
-    return approved.refund_ref
+    return refunds.retry(refund_id, actor=actor.email, dispatch=refunds.send_now).refund_ref
 
 
 def cancel(actor_id: int, refund_id: int) -> str:

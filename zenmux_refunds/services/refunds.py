@@ -1,4 +1,22 @@
-"""Refund use cases: approve, send to the provider, finish, cancel (SPEC §2.5).
+"""The refund lifecycle (SPEC §2.5), owned here from request to the last verdict.
+
+Read it top to bottom:
+
+1. ``request_refund`` is the one way a refund is made (the customer's second
+   confirmation, support approving an e-mail request, support retrying a Failed
+   refund): ``approve`` in one transaction, then, after the commit, hand the refund to
+   its provider with a *dispatch* strategy (``send_now`` waits for the provider's
+   first answer; ``send_soon`` hands it to a small pool and returns at once). A crash
+   between the commit and the call loses nothing: the reconciler sends what was never
+   sent.
+2. ``send`` talks to the provider under a lease; ``finish`` applies a final verdict;
+   ``requires_action`` flags a refund the provider cannot pay until someone acts;
+   ``cancel``, ``record_payout`` and ``resolve_attention`` are support's and the
+   customer's own transitions.
+3. ``process_refunding`` is the background pass: it sends and inquires what is still
+   Refunding, asking a provider by its capabilities (``polled``: at every pass;
+   ``paid_by_hand``: never), and escalates refunds that stay Refunding too long
+   (``escalate_stuck``).
 
 Approval happens in one transaction under the account's lock: the quote is recomputed
 with the latest usage (the settled amount), eligibility is checked again, the Refund
@@ -25,10 +43,13 @@ no further refund of it can be approved. Support decides what to do about the mo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import secrets
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -38,6 +59,13 @@ from sqlmodel import Session, select
 from zenmux_refunds import clock, db
 from zenmux_refunds.config import settings
 from zenmux_refunds.domain import money, policy
+from zenmux_refunds.domain.vocabulary import (
+    Attention,
+    OrderKind,
+    RefundScope,
+    RefundSource,
+    RefundStatus,
+)
 from zenmux_refunds.models import (
     Account,
     CurrentPlan,
@@ -54,10 +82,13 @@ from zenmux_refunds.services import ledger, quotes
 
 log = logging.getLogger(__name__)
 
-REFUNDING, REFUNDED, FAILED, CANCELED = "refunding", "refunded", "failed", "canceled"
+REFUNDING, REFUNDED, FAILED, CANCELED = (RefundStatus.REFUNDING, RefundStatus.REFUNDED,
+                                         RefundStatus.FAILED, RefundStatus.CANCELED)
 TERMINAL = (REFUNDED, FAILED, CANCELED)
 # Refund.attention: the provider paid a refund we had closed (Canceled or Failed)
-PAID_AFTER_CLOSE = "paid_after_close"
+PAID_AFTER_CLOSE = Attention.PAID_AFTER_CLOSE
+# attentions that end by themselves when the refund ends (the provider answered)
+_OPEN_WHILE_REFUNDING = (Attention.STUCK, Attention.REQUIRES_ACTION)
 # kinds of ledger entries an approval writes, and the kind that undoes each
 _REVERSAL = {"refund": "refund_reversal", "forfeit": "forfeit_reversal",
              "clawback": "clawback_reversal"}
@@ -90,33 +121,85 @@ def audit(session: Session, refund: Refund, *, actor: str, action: str, at: date
 
 
 def _order_model(kind: str):
-    return SubscriptionPayment if kind == quotes.SUBSCRIPTION else TopupOrder
+    return SubscriptionPayment if kind == OrderKind.SUBSCRIPTION else TopupOrder
 
 
 def _reward_of(session: Session, kind: str, order_id: int) -> ReferralReward | None:
-    if kind != quotes.TOPUP:
+    if kind != OrderKind.TOPUP:
         return None
     return session.exec(select(ReferralReward).where(ReferralReward.order_id == order_id)).first()
+
+
+# ------------------------------------------------------------------------ request
+
+# How an approved refund reaches its provider once the approval is committed.
+Dispatch = Callable[[int], object]
+# Within the approval's transaction, under its lock: (session, the new refund, now).
+# Raising RefundRefused there undoes the whole approval.
+Within = Callable[[Session, Refund, datetime], None]
+
+
+def request_refund(*, account_id: int, kind: str, order_id: int, actor: str,
+                   preview_final_cents: int | None = None,
+                   source: str = RefundSource.SELF, window_at: datetime | None = None,
+                   via_support: bool = False, retry_of: int | None = None,
+                   within: Within | None = None, dispatch: Dispatch) -> Approved:
+    """The one use case from request to dispatch: approve the refund in one
+    transaction (see ``approve``; ``within`` runs inside it, e.g. an e-mail request
+    becoming Approved), then — after the commit, never before — hand it to the provider
+    with ``dispatch`` (``send_now`` or ``send_soon``). Raises what ``approve`` raises;
+    a provider that cannot be reached is the reconciler's business, not the caller's.
+    """
+    approved = approve(account_id=account_id, kind=kind, order_id=order_id,
+                       preview_final_cents=preview_final_cents, actor=actor, source=source,
+                       window_at=window_at, via_support=via_support, retry_of=retry_of,
+                       within=within)
+    dispatch(approved.refund_id)
+    return approved
+
+
+def send_now(refund_id: int) -> str:
+    """Dispatch: ask the provider now, in this thread, and return the refund's status.
+    An unexpected error is logged, not raised: the refund is approved and committed,
+    and the reconciler asks again."""
+    try:
+        return send(refund_id)
+    except Exception:  # noqa: BLE001 - the approval stands; the reconciler retries
+        log.exception("sending refund %s failed; the reconciler will retry", refund_id)
+        return REFUNDING
+
+
+_SENDERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="refund-send")
+
+
+def send_soon(refund_id: int) -> None:
+    """Dispatch: hand the refund to a small pool of senders and return at once (the
+    customer's dialog shows Refunding and watches the status). If the process dies
+    first, the reconciler sends it."""
+    _SENDERS.submit(send_now, refund_id)
 
 
 # ------------------------------------------------------------------------ approve
 
 
 def approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: int | None,
-            actor: str, source: str = "self", window_at: datetime | None = None,
-            via_support: bool = False, retry_of: int | None = None) -> Approved:
+            actor: str, source: str = RefundSource.SELF, window_at: datetime | None = None,
+            via_support: bool = False, retry_of: int | None = None,
+            within: Within | None = None) -> Approved:
     """Approve the refund of ``account_id``'s order (the customer's second
-    confirmation, or support approving a request).
+    confirmation, or support approving a request), in one transaction. Nothing is sent:
+    ``request_refund`` dispatches it after the commit.
 
     ``window_at``: judge the 24-hour window at that instant (an e-mail request's
     submission, a failed refund's original request) instead of now; usage is always
     the latest. ``via_support``: support may refund channels that cannot be refunded
     online (paid out manually). ``retry_of``: the Failed refund of the same order this
     one retries; it must still be Failed (and not paid after all) under the lock.
+    ``within``: more work of the same transaction, under the same lock (see Within).
     Raises quotes.NotYourOrder when the order is not the account's, RefundRefused when
     it is not eligible.
     """
-    if kind not in (quotes.SUBSCRIPTION, quotes.TOPUP):
+    if kind not in (OrderKind.SUBSCRIPTION, OrderKind.TOPUP):
         raise quotes.NotYourOrder(f"unknown order kind {kind!r}")
     try:
         with db.transaction() as s:
@@ -136,9 +219,9 @@ def approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: i
             refund = Refund(
                 ref=f"RF-{secrets.token_hex(4).upper()}",
                 account_id=account.id, order_kind=kind,
-                subscription_payment_id=order.id if kind == quotes.SUBSCRIPTION else None,
-                topup_order_id=order.id if kind == quotes.TOPUP else None,
-                kind="full", status=REFUNDING, open_key=f"{kind}:{order.id}",
+                subscription_payment_id=order.id if kind == OrderKind.SUBSCRIPTION else None,
+                topup_order_id=order.id if kind == OrderKind.TOPUP else None,
+                kind=RefundScope.FULL, status=REFUNDING, open_key=f"{kind}:{order.id}",
                 usage_cents=q.usage_cents, gross_cents=q.refundable_cents,
                 fee_cents=q.fee_cents, final_cents=q.final_cents,
                 currency=q.charged_currency, final_minor=q.final_charged_minor,
@@ -152,13 +235,15 @@ def approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: i
                           "settled_final_cents": q.final_cents, "usage_cents": q.usage_cents,
                           "gross_cents": q.refundable_cents, "fee_cents": q.fee_cents,
                           "currency": q.charged_currency, "final_minor": q.final_charged_minor})
-            if kind == quotes.SUBSCRIPTION:
+            if kind == OrderKind.SUBSCRIPTION:
                 _downgrade(s, account.id, order, refund, now)
             else:
                 apply_topup_effects(s, account.id, order, refund, reward, now)
             if retried is not None:
                 audit(s, refund, actor=actor, action="retry_of", at=now,
                       detail=f"retry of {retried.ref}")
+            if within is not None:
+                within(s, refund, now)
             return Approved(refund.id, refund.ref, preview_final_cents, q, kind)
     except sa.exc.IntegrityError:
         # Another approval of the same order won the race past our lock (open_key).
@@ -175,7 +260,7 @@ def _check_retry(s: Session, retry_of: int | None, account_id: int, kind: str,
         s.refresh(failed)
     if (failed is None or failed.account_id != account_id or failed.order_kind != kind
             or (failed.subscription_payment_id or failed.topup_order_id) != order_id
-            or failed.status != FAILED or failed.attention is not None):
+            or failed.status != FAILED or failed.attention == PAID_AFTER_CLOSE):
         raise RefundRefused("Only a Failed refund can be retried.")
     return failed
 
@@ -185,24 +270,27 @@ def approve_on_behalf(*, actor: str, account_id: int, kind: str, order_id: int,
                       retry_of: int | None = None) -> Approved:
     """Support approves a refund the customer asked for (an e-mail request, a retry of a
     Failed refund): the window is judged when the customer asked, any channel may be
-    refunded (by hand where no provider can), and there is no preview to compare."""
+    refunded (by hand where no provider can), and there is no preview to compare.
+    The approval only; ``request_refund(via_support=True, …)`` also dispatches it."""
     return approve(account_id=account_id, kind=kind, order_id=order_id,
                    preview_final_cents=None, actor=actor, source=source,
                    window_at=window_at, via_support=True, retry_of=retry_of)
 
 
-def retry(failed_id: int, *, actor: str) -> Approved:
-    """Support retries a Failed refund: a new approval of the same order, its window
-    judged at the failed refund's request (the customer asked in time). Whether it is
-    still Failed is checked again under the lock, in the approval's transaction."""
+def retry(failed_id: int, *, actor: str, dispatch: Dispatch = send_now) -> Approved:
+    """Support retries a Failed refund: a new refund of the same order, its window
+    judged at the failed refund's request (the customer asked in time), dispatched
+    like any other. Whether it is still Failed is checked again under the lock, in
+    the approval's transaction."""
     with db.reading() as s:  # who and what: facts that never change
         failed = s.get(Refund, failed_id)
     if failed is None or failed.status != FAILED:
         raise RefundRefused("Only a Failed refund can be retried.")
-    return approve_on_behalf(
+    return request_refund(
         actor=actor, account_id=failed.account_id, kind=failed.order_kind,
         order_id=failed.subscription_payment_id or failed.topup_order_id,
-        window_at=failed.requested_at, source="support", retry_of=failed.id)
+        window_at=failed.requested_at, source=RefundSource.SUPPORT, via_support=True,
+        retry_of=failed.id, dispatch=dispatch)
 
 
 def _downgrade(s: Session, account_id: int, order: SubscriptionPayment, refund: Refund,
@@ -283,13 +371,19 @@ def _close(s: Session, refund: Refund, target: str, *, actor: str, detail: str, 
     if provider_refund_id:
         refund.provider_refund_id = provider_refund_id
     if target == REFUNDED:
-        refund.open_key = refund.open_key if refund.kind == "full" else None
+        refund.open_key = refund.open_key if refund.kind == RefundScope.FULL else None
     else:
         refund.open_key = None
         _reverse_effects(s, refund, now)
     s.add(refund)
     audit(s, refund, actor=actor, action=target, at=now, from_status=before,
           to_status=target, detail=detail)
+    if refund.attention in _OPEN_WHILE_REFUNDING and refund.attention_resolved_at is None:
+        # stuck, or waiting for an action: it has ended, so there is nothing left to do
+        refund.attention_resolved_at = now
+        audit(s, refund, actor="system", action="attention_resolved", at=now,
+              from_status=target, to_status=target,
+              detail={"attention": refund.attention, "note": f"the refund ended {target}"})
     return target
 
 
@@ -440,7 +534,7 @@ def record_payout(refund_id: int, *, actor: str) -> str:
         refund = _lock_for_refund(s, refund_id)
         order = s.get(_order_model(refund.order_kind),
                       refund.subscription_payment_id or refund.topup_order_id)
-        if refund.status != REFUNDING or provider_for(order.channel).name != "manual":
+        if refund.status != REFUNDING or not provider_for(order.channel).paid_by_hand:
             raise RefundRefused(
                 "Only a Refunding refund of a manual channel is paid out by hand.")
         return _close(s, refund, REFUNDED, actor=actor, now=clock.now(s),
@@ -472,39 +566,50 @@ def send(refund_id: int) -> str:
     under the lock keeps other processes from talking to the provider about the same
     refund at the same time (providers that ignore idempotency keys could otherwise
     be asked twice to create it); it ends with the call, or expires if the caller dies.
+    Every later exchange is an inquiry, counted (``escalate_stuck`` reads the count).
+    A provider that is paid by hand is told once and never asked again.
     """
     with db.transaction() as s:
         refund = _lock_for_refund(s, refund_id)
         if refund.status != REFUNDING:
             return refund.status
+        request = _request(s, refund)
+        provider = provider_for(request.channel)
+        first = refund.submitted_at is None
+        if provider.paid_by_hand and not first:
+            return REFUNDING  # support records the payout; there is nothing to ask
         now = clock.real_now()
         if refund.lease_until is not None and refund.lease_until > now:
             return REFUNDING  # another process is asking the provider right now
-        first = refund.submitted_at is None
         refund.checked_at = now
         # long enough for a provider call with its own retries (Antom: three attempts)
         refund.lease_until = now + timedelta(seconds=4 * settings().provider_timeout_seconds + 5)
         if first:
             refund.submitted_at = now
+            request = dataclasses.replace(request, submitted_at=now)
+        else:
+            refund.inquiries += 1
         s.add(refund)
-        request = _request(s, refund)
-    provider = provider_for(request.channel)
+    actor = f"provider:{provider.name}"
     try:
         result = provider.submit(request) if first else provider.inquire(request)
     except ProviderError as exc:
-        note(refund_id, f"provider:{provider.name}", "provider_error", str(exc),
-             release_lease=True)
+        note(refund_id, actor, "provider_error", str(exc), release_lease=True)
         return REFUNDING
     except BaseException:
-        note(refund_id, f"provider:{provider.name}", "provider_error",
+        note(refund_id, actor, "provider_error",
              "unexpected error while asking the provider", release_lease=True)
         raise
-    note(refund_id, f"provider:{provider.name}", "sent" if first else "inquired",
+    note(refund_id, actor, "sent" if first else "inquired",
          {"outcome": result.outcome.value, "provider_refund_id": result.provider_refund_id,
           "detail": result.detail}, release_lease=True)
-    if result.outcome == Outcome.PENDING:
+    if result.outcome == Outcome.REQUIRES_ACTION:
+        return requires_action(refund_id, actor=actor, detail=result.detail,
+                               action=result.action,
+                               provider_refund_id=result.provider_refund_id)
+    if not result.outcome.final:
         return REFUNDING
-    return finish(refund_id, result.outcome, actor=f"provider:{provider.name}",
+    return finish(refund_id, result.outcome, actor=actor,
                   detail=result.detail, provider_refund_id=result.provider_refund_id)
 
 
@@ -521,16 +626,79 @@ def note(refund_id: int, actor: str, action: str, detail, *,
         audit(s, refund, actor=actor, action=action, at=clock.now(s), detail=detail)
 
 
+def _flag(s: Session, refund: Refund, attention: Attention, *, actor: str, now: datetime,
+          detail: dict) -> bool:
+    """Flag a locked refund for support (once: an open flag is kept as it is)."""
+    if refund.attention is not None and refund.attention_resolved_at is None:
+        return False
+    refund.attention, refund.attention_at, refund.attention_resolved_at = attention, now, None
+    s.add(refund)
+    audit(s, refund, actor=actor, action="needs_attention", at=now, from_status=refund.status,
+          to_status=refund.status, detail={"attention": attention, **detail})
+    log.warning("refund %s (%s) needs attention: %s", refund.ref, refund.id, attention)
+    return True
+
+
+def requires_action(refund_id: int, *, actor: str, detail: str, action: str,
+                    provider_refund_id: str | None = None) -> str:
+    """The provider cannot pay the refund until someone acts (Stripe's
+    ``requires_action``: e.g. the customer must give bank details). It stays
+    Refunding and goes to "needs attention" with the action shown to support; the
+    provider's final verdict later ends it as usual."""
+    with db.transaction() as s:
+        refund = _lock_for_refund(s, refund_id)
+        if refund.status != REFUNDING:
+            return refund.status
+        if provider_refund_id and not refund.provider_refund_id:
+            refund.provider_refund_id = provider_refund_id
+        _flag(s, refund, Attention.REQUIRES_ACTION, actor=actor, now=clock.now(s),
+              detail={"action": action, "provider_detail": detail,
+                      "provider_refund_id": provider_refund_id})
+        return refund.status
+
+
+def escalate_stuck(*, limit: int = 200) -> int:
+    """Flag refunds still Refunding after ``ZENMUX_STUCK_AFTER_INQUIRIES`` provider
+    inquiries or ``ZENMUX_STUCK_AFTER_HOURS`` since they were first sent (Hyperswitch's
+    RETRIES_EXCEEDED): support sees them under "needs attention". The customer still
+    sees Refunding — it is. Returns how many were flagged. Checked again under the lock."""
+    cfg = settings()
+    oldest = clock.real_now() - timedelta(hours=cfg.stuck_after_hours)
+    stuck = sa.or_(Refund.inquiries >= cfg.stuck_after_inquiries, Refund.submitted_at <= oldest)
+    with db.reading() as s:
+        ids = s.exec(select(Refund.id).where(Refund.status == REFUNDING,
+                                              Refund.attention.is_(None),
+                                              Refund.submitted_at.is_not(None), stuck)
+                     .order_by(Refund.id).limit(limit)).all()
+    flagged = 0
+    for refund_id in ids:
+        with db.transaction() as s:
+            refund = _lock_for_refund(s, refund_id)
+            if (refund.status != REFUNDING or refund.attention is not None
+                    or refund.submitted_at is None
+                    or not (refund.inquiries >= cfg.stuck_after_inquiries
+                            or refund.submitted_at <= oldest)):
+                continue
+            flagged += _flag(s, refund, Attention.STUCK, actor="system", now=clock.now(s),
+                             detail={"inquiries": refund.inquiries,
+                                     "sent_at": refund.submitted_at.isoformat(),
+                                     "limits": f"{cfg.stuck_after_inquiries} inquiries or "
+                                               f"{cfg.stuck_after_hours} h"})
+    return flagged
+
+
 def process_refunding(*, force: bool = False, limit: int = 200) -> int:
-    """Send or inquire the refunds still in Refunding (the settling/reconciling pass).
+    """Send or inquire the refunds still in Refunding (the settling/reconciling pass),
+    then escalate the ones that are stuck.
 
     A refund is due when it was never sent (approval committed, then a crash or a lost
-    call) or when its provider was last asked long enough ago: every pass for the
-    Sandbox, ``ZENMUX_RECONCILE_AFTER_SECONDS`` for real providers, whose webhooks are
-    the first source of truth. ``force`` asks about all of them now. Returns how many
-    were asked. Safe in several processes at once: ``send`` and ``finish`` lock and
-    re-check, so a verdict is applied once. Refunds that came with a scenario never
-    reached any provider: they stay in Refunding until support acts on them.
+    call) or when its provider was last asked long enough ago: every pass for a
+    provider that is ``polled``, ``ZENMUX_RECONCILE_AFTER_SECONDS`` for the others,
+    whose webhooks are the first source of truth; never again for one ``paid_by_hand``.
+    ``force`` asks about all of them now. Returns how many were asked. Safe in several
+    processes at once: ``send`` and ``finish`` lock and re-check, so a verdict is
+    applied once. Refunds that came with a scenario never reached any provider: they
+    stay in Refunding until support acts on them.
     """
     now = clock.real_now()
     wait = timedelta(seconds=settings().reconcile_after_seconds)
@@ -539,12 +707,15 @@ def process_refunding(*, force: bool = False, limit: int = 200) -> int:
                       .outerjoin(SubscriptionPayment,
                                  SubscriptionPayment.id == Refund.subscription_payment_id)
                       .outerjoin(TopupOrder, TopupOrder.id == Refund.topup_order_id)
-                      .where(Refund.status == REFUNDING, Refund.source != "scenario")
+                      .where(Refund.status == REFUNDING, Refund.source != RefundSource.SCENARIO)
                       .order_by(Refund.id).limit(limit)).all()
     asked = 0
     for refund, sub_channel, top_channel in rows:
-        sandbox = provider_for(sub_channel or top_channel).name == "sandbox"
-        due = (force or refund.checked_at is None or sandbox
+        provider = provider_for(sub_channel or top_channel)
+        never_sent = refund.submitted_at is None
+        if provider.paid_by_hand and not never_sent:
+            continue
+        due = (force or never_sent or refund.checked_at is None or provider.polled
                or now - refund.checked_at >= wait)
         if not due:
             continue
@@ -553,4 +724,8 @@ def process_refunding(*, force: bool = False, limit: int = 200) -> int:
             send(refund.id)
         except Exception:  # noqa: BLE001 - one bad refund must not stop the others
             log.exception("processing refund %s failed; will retry", refund.id)
+    try:
+        escalate_stuck(limit=limit)
+    except Exception:  # noqa: BLE001 - the next pass tries again
+        log.exception("escalating stuck refunds failed; will retry")
     return asked

@@ -242,24 +242,31 @@ def list_for_support(actor_id: int, *, status: str = "pending", page: int = 1,
 
 def approve(actor_id: int, request_id: int) -> str:
     """Approve a pending request: the refund is approved now, judged for the window
-    at the request's submission; return the refund's ref."""
+    at the request's submission, and the request becomes Approved in the approval's
+    own transaction (checked still pending under the account's lock); return the
+    refund's ref."""
     actor = require_support(actor_id)
-    with db.reading() as s:
+    with db.reading() as s:  # whose, which order, when: facts that never change
         row = s.get(EmailRequest, request_id)
     if row is None or row.status != "pending":
         raise refunds.RefundRefused("This request is not pending.")
     if not row.order_kind:
         raise refunds.RefundRefused("No order matches this request: deny it with a reason.")
-    approved = refunds.approve_on_behalf(
+
+    def decide(s: Session, refund, now: datetime) -> None:
+        current = s.get(EmailRequest, request_id)
+        s.refresh(current)
+        if current.status != "pending":
+            raise refunds.RefundRefused("This request is not pending.")
+        current.status, current.refund_id = "approved", refund.id
+        current.decided_by, current.decided_at = actor.email, now
+        s.add(current)
+
+    approved = refunds.request_refund(
         actor=actor.email, account_id=row.account_id, kind=row.order_kind,
         order_id=row.topup_order_id or row.subscription_payment_id,
-        window_at=row.submitted_at, source="email")
-    with db.transaction() as s:
-        row = s.get(EmailRequest, request_id)
-        row.status, row.refund_id = "approved", approved.refund_id
-        row.decided_by, row.decided_at = actor.email, clock.now(s)
-        s.add(row)
-    refunds.send(approved.refund_id)
+        window_at=row.submitted_at, source="email", via_support=True, within=decide,
+        dispatch=refunds.send_now)
     return approved.refund_ref
 
 
@@ -270,7 +277,12 @@ def deny(actor_id: int, request_id: int, note: str) -> None:
         raise RequestError("Reason", "give the customer a reason for the denial")
     with db.transaction() as s:
         row = s.get(EmailRequest, request_id)
-        if row is None or row.status != "pending":
+        if row is None:
+            raise refunds.RefundRefused("This request is not pending.")
+        # under the account's lock, like an approval of it: one decision wins
+        ledger.lock_account(s, row.account_id)
+        s.refresh(row)
+        if row.status != "pending":
             raise refunds.RefundRefused("This request is not pending.")
         row.status, row.decision_note = "denied", note[:1000]
         row.decided_by, row.decided_at = actor.email, clock.now(s)

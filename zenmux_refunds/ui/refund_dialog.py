@@ -160,8 +160,10 @@ class RefundDialogState(AuthState):
 
     @rx.event(background=True)
     async def confirm(self):
-        """The second confirmation: the server approves (or refuses) the refund, then
-        hands it to the provider. Bounded work: it ends when both calls return."""
+        """The second confirmation: the server approves (or refuses) the refund and
+        hands it to the provider after the commit (``refunds.request_refund`` with
+        ``send_soon``); the dialog shows the status, which the browser then polls.
+        Bounded work: it ends when the approval returns."""
         async with self:
             if self.busy or self.step != CONFIRM or not self.open:
                 return
@@ -174,8 +176,9 @@ class RefundDialogState(AuthState):
             kind, order_id, preview_cents = self._kind, self._order_id, self._final_cents
         try:
             approved = await asyncio.to_thread(
-                refunds.approve, account_id=account.id, kind=kind, order_id=order_id,
-                preview_final_cents=preview_cents, actor=account.email)
+                refunds.request_refund, account_id=account.id, kind=kind, order_id=order_id,
+                preview_final_cents=preview_cents, actor=account.email,
+                dispatch=refunds.send_soon)
         except (refunds.RefundRefused, quotes.NotYourOrder) as exc:
             async with self:
                 self.busy, self.step = False, PREVIEW
@@ -191,15 +194,6 @@ class RefundDialogState(AuthState):
             self._refund_id, self.step, self.busy = approved.refund_id, STATUS, False
             self._load_status(account.id)
         yield self._refresh_page()
-        await asyncio.to_thread(refunds.send, approved.refund_id)
-        async with self:
-            if not self._still_signed_in(account.id):
-                return
-            before = self._status
-            self._load_status(account.id)
-            changed = self._status != before
-        if changed:
-            yield self._refresh_page()
 
     def _still_signed_in(self, account_id: int) -> bool:
         """The tab still belongs to the account that confirmed (a background task must
