@@ -34,6 +34,7 @@ from zenmux_refunds import db
 from zenmux_refunds.clock import real_now
 from zenmux_refunds.config import PROJECT_ROOT, ConfigError, parse_instant, settings
 from zenmux_refunds.domain import money, policy
+from zenmux_refunds.domain.recorded_refund import recorded_refund
 from zenmux_refunds.models import (
     Account,
     ClockSetting,
@@ -688,10 +689,9 @@ class _World:
                 Refund.subscription_payment_id == order.id if sub else
                 Refund.topup_order_id == order.id)).all()
             if r.status == "refunded")
-        quote = policy.compute_quote(
-            paid_cents=order.amount_cents, usage_micros=0,
-            already_refunded_cents=order.amount_cents - item.amount_cents,
-            fee_percent=self.fee_percent,
+        amounts = recorded_refund(
+            paid_cents=order.amount_cents, amount_cents=item.amount_cents,
+            prior_refunded_cents=prior, fee_percent=self.fee_percent,
             charged_currency=top.charged_currency if top else "USD",
             charged_minor=top.charged_minor if top else None,
         )
@@ -702,10 +702,10 @@ class _World:
             subscription_payment_id=sub.id if sub else None,
             topup_order_id=top.id if top else None, kind=item.kind, status=item.status,
             open_key=order_key if is_open else None,
-            usage_cents=max(order.amount_cents - prior - item.amount_cents, 0),
-            gross_cents=quote.refundable_cents, fee_cents=quote.fee_cents,
-            final_cents=quote.final_cents, currency=quote.charged_currency,
-            final_minor=quote.final_charged_minor, idempotency_key=f"zr_{uuid.uuid4().hex}",
+            usage_cents=amounts.usage_cents,
+            gross_cents=amounts.gross_cents, fee_cents=amounts.fee_cents,
+            final_cents=amounts.final_cents, currency=amounts.currency,
+            final_minor=amounts.final_minor, idempotency_key=f"zr_{uuid.uuid4().hex}",
             source="scenario", requested_at=at,
             settled_at=at if item.status != "refunding" else None,
         )
