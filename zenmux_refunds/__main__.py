@@ -32,11 +32,11 @@ def _cmd_db(args) -> int:
 
 def _cmd_scenario(args) -> int:
     from zenmux_refunds.domain.money import format_instant
-    from zenmux_refunds.services import scenarios
+    from zenmux_refunds.services import scenario_format, scenarios
 
     if args.action == "check":
-        _name, data = scenarios.read_file(args.file)
-        parsed = scenarios.parse(data)
+        _name, data = scenario_format.read_file(args.file)
+        parsed = scenario_format.parse(data)
         print(f"{args.file}: valid ({len(parsed.accounts)} accounts, now {format_instant(parsed.now)})")
         return 0
     result = scenarios.load(args.file, replace=args.replace)
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     from zenmux_refunds.services.demo import DemoError
-    from zenmux_refunds.services.scenarios import ScenarioError
+    from zenmux_refunds.services.scenario_format import ScenarioError
 
     try:
         return args.func(args)

@@ -33,8 +33,8 @@ from zenmux_refunds.models import (
     Refund,
     TopupOrder,
 )
-from zenmux_refunds.services import ledger, quotes, scenarios
-from zenmux_refunds.services.scenarios import ScenarioError
+from zenmux_refunds.services import ledger, quotes, scenario_format, scenarios
+from zenmux_refunds.services.scenario_format import ScenarioError
 
 NOW = "2026-11-26T12:00:00Z"
 
@@ -157,12 +157,12 @@ def test_parse_refuses_an_instant_after_now(database_url):
     data = example_data()
     data["accounts"][3]["usage"][2]["at"] = "2026-11-27T00:00:00Z"
     with pytest.raises(ScenarioError) as caught:
-        scenarios.parse(data)
+        scenario_format.parse(data)
     assert caught.value.field == "accounts[3].usage[2].at"
 
 
 def test_parse_alone_validates_the_example_without_a_database(database_url):
-    parsed = scenarios.parse(example_data())
+    parsed = scenario_format.parse(example_data())
     assert format_instant(parsed.now) == "2026-11-26 12:00 UTC"
     assert [a.ref for a in parsed.accounts] == [
         "alice", "gary", "hana", "paul", "rita", "ivan", "fiona", "sam"]

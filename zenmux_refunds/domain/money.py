@@ -83,6 +83,21 @@ def micros_to_cents_down(micros: int) -> int:
     return micros // MICROS_PER_CENT
 
 
+def micros_to_cents_toward_zero(micros: int) -> int:
+    """Micro-dollars to cents rounded toward zero: the rule for showing a movement.
+
+    Symmetric (``f(-m) == -f(m)``): a credit and the debit that undoes it show the same
+    amount, which rounding down would not (-$0.005 would show as -$0.01).
+    """
+    cents = abs(micros) // MICROS_PER_CENT
+    return -cents if micros < 0 else cents
+
+
+def cents_to_micros(cents: int) -> int:
+    """Cents to micro-dollars (exact)."""
+    return cents * MICROS_PER_CENT
+
+
 def _group(minor: int, exponent: int) -> str:
     """Absolute amount with thousands separators and ``exponent`` decimals."""
     whole, frac = divmod(abs(minor), 10**exponent)
@@ -99,6 +114,16 @@ def format_usd(cents: int) -> str:
 def format_usd_micros(micros: int) -> str:
     """Format micro-dollars as USD, rounded down to the cent (balances)."""
     return format_usd(micros_to_cents_down(micros))
+
+
+def format_usd_movement(micros: int) -> str:
+    """A wallet movement to the cent, rounded toward zero, with its sign.
+
+    ``2_500_000`` → ``"+$2.50"``, ``-2_509_999`` → ``"-$2.50"``, ``0`` → ``"$0.00"``. The
+    sign is the movement's, even when less than a cent is shown: ``-5_000`` → ``"-$0.00"``.
+    """
+    sign = "-" if micros < 0 else "+" if micros > 0 else ""
+    return f"{sign}{format_usd(abs(micros_to_cents_toward_zero(micros)))}"
 
 
 def currency_exponent(currency: str, *, field: str = "currency") -> int:

@@ -57,9 +57,7 @@ def balances(account_id: int) -> dict:
 
 def _signed(micros: int) -> str:
     """A movement to the cent, rounded toward zero, with its sign."""
-    cents = abs(micros) // money.MICROS_PER_CENT
-    sign = "-" if micros < 0 else "+" if micros > 0 else ""
-    return f"{sign}{money.format_usd(cents)}"
+    return money.format_usd_movement(micros)
 
 
 def transactions(account_id: int, page: int = 1, page_size: int = 20) -> billing.Page:

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from zenmux_refunds.config import settings
 from zenmux_refunds.domain import policy
+from zenmux_refunds.domain.forfeits import REVOCABLE, discount_forfeit
 from zenmux_refunds.models import (
     Account,
     Grant,
@@ -100,7 +101,9 @@ def discount_left(session: Session, order: TopupOrder) -> tuple[Grant | None, in
     if grant is None:
         return None, 0
     bonus_now = ledger.balances(session, order.account_id).bonus_micros
-    return grant, max(min(grant.amount_micros - grant.forfeited_micros, bonus_now), 0)
+    return grant, discount_forfeit(granted_micros=grant.amount_micros,
+                                   forfeited_micros=grant.forfeited_micros,
+                                   bonus_micros=bonus_now)
 
 
 def forfeits_for(session: Session, order: TopupOrder) -> Forfeits:
@@ -108,7 +111,7 @@ def forfeits_for(session: Session, order: TopupOrder) -> Forfeits:
     reward = session.exec(
         select(ReferralReward).where(ReferralReward.order_id == order.id)
     ).first()
-    revocable = reward is not None and reward.status in ("pending", "granted")
+    revocable = reward is not None and reward.status in REVOCABLE
     return Forfeits(
         discount_micros=grant.amount_micros if grant else 0,
         discount_left_micros=left,

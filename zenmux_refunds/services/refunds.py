@@ -59,6 +59,7 @@ from sqlmodel import Session, select
 from zenmux_refunds import clock, db
 from zenmux_refunds.config import settings
 from zenmux_refunds.domain import money, policy
+from zenmux_refunds.domain import forfeits, vocabulary
 from zenmux_refunds.domain.vocabulary import (
     Attention,
     OrderKind,
@@ -310,7 +311,7 @@ def apply_topup_effects(s: Session, account_id: int, order: TopupOrder, refund: 
     """Debit the refundable amount, forfeit the order's Discount bonus (up to what is
     left), revoke its referral reward (clawing back a granted one)."""
     ledger.post(s, account_id=account_id, bucket=ledger.TOPUP,
-                amount_micros=-refund.gross_cents * money.MICROS_PER_CENT, kind="refund",
+                amount_micros=-money.cents_to_micros(refund.gross_cents), kind="refund",
                 at=now, description=f"Refund {refund.ref} of {order.ref}",
                 order_id=order.id, refund_id=refund.id)
     grant, left = quotes.discount_left(s, order)
@@ -324,11 +325,12 @@ def apply_topup_effects(s: Session, account_id: int, order: TopupOrder, refund: 
             s.add(grant)
         audit(s, refund, actor="system", action="bonus_forfeited", at=now,
               detail={"discount_micros": grant.amount_micros, "forfeited_micros": left})
-    if reward is not None and reward.status in ("pending", "granted"):
+    if reward is not None and reward.status in forfeits.REVOCABLE:
         clawed = 0
-        if reward.status == "granted":
+        if reward.status == vocabulary.RewardStatus.GRANTED:
             bonus = ledger.balances(s, reward.referrer_id).bonus_micros
-            clawed = min(reward.amount_micros, max(bonus, 0))
+            clawed = forfeits.reward_clawback(reward_micros=reward.amount_micros,
+                                              referrer_bonus_micros=bonus)
             if clawed > 0:
                 ledger.post(s, account_id=reward.referrer_id, bucket=ledger.BONUS,
                             amount_micros=-clawed, kind="clawback", at=now,
@@ -336,7 +338,8 @@ def apply_topup_effects(s: Session, account_id: int, order: TopupOrder, refund: 
                             refund_id=refund.id, grant_id=reward.grant_id)
         audit(s, refund, actor="system", action="referral_revoked", at=now,
               detail={"was": reward.status, "clawed_back_micros": clawed})
-        reward.status, reward.revoked_by_refund_id, reward.updated_at = "revoked", refund.id, now
+        reward.status, reward.revoked_by_refund_id, reward.updated_at = (
+            vocabulary.RewardStatus.REVOKED, refund.id, now)
         s.add(reward)
 
 

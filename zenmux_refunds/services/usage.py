@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from zenmux_refunds import clock, db
 from zenmux_refunds.config import ConfigError, parse_instant
+from zenmux_refunds.domain import wallet
 from zenmux_refunds.domain.money import MoneyError, parse_money
 from zenmux_refunds.models import Account, SubscriptionPayment, TopupOrder, UsageRecord
 from zenmux_refunds.services import ledger
@@ -85,17 +86,17 @@ def _draw_credits(
     allow_overdraw: bool,
 ) -> None:
     held = ledger.wallet(session, account_id)
-    from_bonus = min(amount, max(held.bonus_micros, 0))
-    from_topup = amount - from_bonus
-    if from_topup > held.topup_micros and not allow_overdraw:
+    split = wallet.draw(amount, bonus_micros=held.bonus_micros, topup_micros=held.topup_micros,
+                        allow_overdraw=allow_overdraw)
+    if isinstance(split, wallet.Refusal):
         raise ledger.LedgerError("usage would overdraw the wallet")
-    if from_bonus:
+    if split.from_bonus_micros:
         ledger.post(session, account_id=account_id, bucket=ledger.BONUS,
-                    amount_micros=-from_bonus, kind="usage", at=at,
+                    amount_micros=-split.from_bonus_micros, kind="usage", at=at,
                     description="API usage", usage_id=usage_id)
-    if from_topup:
+    if split.from_topup_micros:
         ledger.post(session, account_id=account_id, bucket=ledger.TOPUP,
-                    amount_micros=-from_topup, kind="usage", at=at,
+                    amount_micros=-split.from_topup_micros, kind="usage", at=at,
                     description="API usage", usage_id=usage_id, allow_negative=True)
 
 
