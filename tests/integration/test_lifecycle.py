@@ -41,7 +41,7 @@ def _sam() -> int:
 
 def _needing_attention() -> list[str]:
     rows = console.list_refunds(_sam(), status="needs_attention", page_size=100).rows
-    return [r["ref"] if isinstance(r, dict) else r.ref for r in rows]
+    return [r.ref for r in rows]
 
 
 def _settings(monkeypatch, **env: str) -> None:
@@ -123,8 +123,8 @@ def test_a_refund_paid_by_hand_is_never_asked_about_again(example_db):
     assert "inquired" not in refund_actions(refund.id)
     assert refund_row(refund.id).inquiries == 0
     [row] = [r for r in console.list_refunds(_sam(), page_size=100).rows
-             if (r["ref"] if isinstance(r, dict) else r.ref) == ref]
-    assert (row["can_pay_out"] if isinstance(row, dict) else row.can_pay_out) is True
+             if r.ref == ref]
+    assert row.can_pay_out is True
     assert console.record_payout(_sam(), refund.id) == "refunded"
 
 
@@ -143,7 +143,7 @@ def test_a_refund_still_refunding_after_n_inquiries_needs_attention(example_db, 
     assert approved.refund_ref in _needing_attention()
     # the customer still reads Refunding: it is still being processed
     status = billing.refund_status(account_by_ref("paul").id, approved.refund_id)
-    assert (status["label"] if isinstance(status, dict) else status.label) == "Refunding"
+    assert status.label == "Refunding"
     refunds.process_refunding(force=True)
     assert refund_actions(approved.refund_id).count("needs_attention") == 1  # flagged once
 

@@ -36,6 +36,7 @@ from zenmux_refunds.services import (
     refunds,
     sandbox_control,
 )
+from zenmux_refunds.services.views import StatusTag
 
 
 def _id(ref: str) -> int:
@@ -119,18 +120,18 @@ def test_a_late_success_for_a_closed_refund_needs_attention(example_db, settles_
     # the support console: its own filter, and a badge that cannot be missed
     sam = _id("sam")
     page = console.list_refunds(sam, status="needs_attention")
-    assert page.total == 1 and [r["id"] for r in page.rows] == [refund_id]
+    assert page.total == 1 and [r.id for r in page.rows] == [refund_id]
     [view] = page.rows
-    assert view["status"] == f"Needs attention ({how.capitalize()})"
-    assert (view["color"], view["needs_attention"], view["can_retry"], view["can_cancel"]) == (
+    assert view.status == f"Needs attention ({how.capitalize()})"
+    assert (view.color, view.needs_attention, view.can_retry, view.can_cancel) == (
         "orange", True, False, False)
-    assert refund_id in [r["id"] for r in console.list_refunds(sam, status=how).rows]
+    assert refund_id in [r.id for r in console.list_refunds(sam, status=how).rows]
     trail = console.audit_trail(sam, refund_id)
-    assert trail[-1]["action"] == "needs_attention"
-    assert verdict["provider_refund_id"] in trail[-1]["detail"]
+    assert trail[-1].action == "needs_attention"
+    assert verdict["provider_refund_id"] in trail[-1].detail
     # the customer's tag
-    assert billing.status_tag(row) == {"tag": "Under review", "tag_color": "orange"}
-    assert billing.refund_status(_id("paul"), refund_id)["label"] == "Under review"
+    assert billing.status_tag(row) == StatusTag(tag="Under review", tag_color="orange")
+    assert billing.refund_status(_id("paul"), refund_id).label == "Under review"
     # the provider paid: the order counts as refunded, no second refund of it
     assert row.open_key == f"topup:{row.topup_order_id}"
     with pytest.raises(refunds.RefundRefused, match="Fully refunded"):
@@ -169,7 +170,7 @@ def test_support_resolves_it_with_a_note(example_db, settles_at_once):
     assert (last.action, last.actor) == ("attention_resolved", "sam@zenmux.example")
     assert "ticket 4411" in json.loads(last.detail)["note"]
     assert console.list_refunds(sam, status="needs_attention").total == 0
-    assert billing.status_tag(row)["tag"] == "Failed"
+    assert billing.status_tag(row).tag == "Failed"
     assert _balances("paul") == before  # resolving moves no money
     with pytest.raises(refunds.RefundRefused, match="does not need attention"):
         console.resolve_attention(sam, refund_id, "again")
@@ -197,7 +198,7 @@ def test_a_refund_the_provider_paid_twice_shows_both(example_db, settles_at_once
     row = refund_row(first)
     assert row.attention == "paid_after_close" and row.open_key is None
     assert refund_row(retry.id).open_key == f"topup:{row.topup_order_id}"
-    assert [r["id"] for r in console.list_refunds(sam, status="needs_attention").rows] == [first]
+    assert [r.id for r in console.list_refunds(sam, status="needs_attention").rows] == [first]
     _assert_ledger_balances()
 
 

@@ -57,7 +57,7 @@ def test_bank_transfer_request_approved_then_paid_out_by_hand(example_db):
     assert _topup("paul") == "$170.38"  # 179.376543 - 8.99
     assert console.record_payout(_id("sam"), refund.id) == "refunded"
     [mine] = requests.my_requests(_id("paul"))
-    assert (mine["status"], mine["refund_status"]) == ("Approved", "Refunded")
+    assert (mine.status, mine.refund_status) == ("Approved", "Refunded")
 
 
 def test_denied_request_shows_the_reason(example_db):
@@ -66,7 +66,7 @@ def test_denied_request_shows_the_reason(example_db):
         requests.deny(_id("sam"), _request_id(filed.ref), "  ")
     requests.deny(_id("sam"), _request_id(filed.ref), "Bank transfers are refunded by the bank")
     [mine] = requests.my_requests(_id("paul"))
-    assert (mine["status"], mine["note"]) == ("Denied", "Bank transfers are refunded by the bank")
+    assert (mine.status, mine.note) == ("Denied", "Bank transfers are refunded by the bank")
     with pytest.raises(refunds.RefundRefused):
         requests.approve(_id("sam"), _request_id(filed.ref))
 
@@ -107,7 +107,7 @@ def test_customers_cannot_use_support_actions_and_nothing_changes(example_db):
                          (console.set_sandbox_outcome, ("TOP-3001", "fail"))]:
         with pytest.raises(PermissionError):
             action(paul, *args)
-    assert requests.my_requests(paul)[0]["status"] == "Pending"
+    assert requests.my_requests(paul)[0].status == "Pending"
     assert _refund("RF-4001").status == "refunding"
     with db.reading() as s:
         assert len(s.exec(select(Refund)).all()) == 3  # the scenario's, no more
@@ -120,6 +120,6 @@ def test_support_retries_a_failed_refund_and_cancels_an_unsent_one(example_db):
     assert console.cancel(_id("sam"), _refund("RF-4001").id) == "canceled"
     assert _topup("rita") == "$20.00"  # the scenario's debit reversed
     trail = console.audit_trail(_id("sam"), _refund("RF-4001").id)
-    assert [e["action"] for e in trail][-2:] == ["effects_reversed", "canceled"]
+    assert [e.action for e in trail][-2:] == ["effects_reversed", "canceled"]
     with pytest.raises(refunds.RefundRefused):
         console.retry(_id("sam"), _refund("RF-6001").id)  # Refunded, not Failed

@@ -561,7 +561,7 @@ def test_requires_action_goes_to_needs_attention_with_the_action_shown(paul_refu
     with db.reading() as s:
         sam = s.exec(select(Account).where(Account.ref == "sam")).one().id
     [row] = [r for r in console.list_refunds(sam, status="needs_attention").rows
-             if _row_ref(r) == approved.refund_ref]
+             if r.ref == approved.refund_ref]
     # a repeated delivery flags nothing twice
     assert _deliver("refund.updated", waiting) == (200, {"received": True})
     assert [e.action for e in refund_events(approved.refund_id)].count("needs_attention") == 1
@@ -571,8 +571,5 @@ def test_requires_action_goes_to_needs_attention_with_the_action_shown(paul_refu
     assert refund.status == "refunded" and refund.attention_resolved_at is not None
     assert refund_actions(approved.refund_id)[-1] == "attention_resolved"
     assert not [r for r in console.list_refunds(sam, status="needs_attention").rows
-                if _row_ref(r) == approved.refund_ref]
+                if r.ref == approved.refund_ref]
 
-
-def _row_ref(row) -> str:
-    return row["ref"] if isinstance(row, dict) else row.ref

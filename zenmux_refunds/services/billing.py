@@ -1,11 +1,10 @@
-"""What the billing pages show, as display-ready values: the plan card, one page of the
-billing history with each row's refund button state, the refund preview of one order
-and a refund's status. Reads only; every read is scoped to the signed-in account.
+"""What the billing pages show, as display-ready view models (``services.views``): the
+plan card, one page of the billing history with each row's refund button state, the
+refund preview of one order and a refund's status. Reads only; every read is scoped to
+the signed-in account.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -13,12 +12,23 @@ from sqlmodel import Session, select
 from zenmux_refunds import clock, db
 from zenmux_refunds.config import settings
 from zenmux_refunds.domain import money, policy
-from zenmux_refunds.domain.vocabulary import Attention
+from zenmux_refunds.domain.vocabulary import Attention, OrderKind, RefundStatus
 from zenmux_refunds.models import Account, CurrentPlan, Refund, SubscriptionPayment
 from zenmux_refunds.services import quotes, usage
+from zenmux_refunds.services.views import (
+    NO_TAG,
+    HistoryRow,
+    Page,
+    PlanCard,
+    Preview,
+    RefundButton,
+    RefundStatusView,
+    StatusTag,
+)
 
 PLAN_PRICES_CENTS = {"Free": 0, "Pro": 2000, "Max": 10000, "Ultra": 20000}
-STATUS_COLORS = {"refunding": "blue", "refunded": "green", "failed": "red", "canceled": "gray",
+STATUS_COLORS = {RefundStatus.REFUNDING: "blue", RefundStatus.REFUNDED: "green",
+                 RefundStatus.FAILED: "red", RefundStatus.CANCELED: "gray",
                  policy.NEEDS_ATTENTION: "orange"}
 PAGE_SIZE_MAX = 100
 
@@ -43,11 +53,11 @@ def shown_status(refund: Refund) -> str:
     return policy.NEEDS_ATTENTION if under_review else refund.status
 
 
-def status_tag(refund: Refund | None) -> dict[str, str]:
+def status_tag(refund: Refund | None) -> StatusTag:
     if refund is None:
-        return {"tag": "", "tag_color": "gray"}
+        return NO_TAG
     shown = shown_status(refund)
-    return {"tag": policy.STATUS_WORDS[shown].label, "tag_color": STATUS_COLORS[shown]}
+    return StatusTag(tag=policy.STATUS_WORDS[shown].label, tag_color=STATUS_COLORS[shown])
 
 
 def page_bounds(page: int, page_size: int) -> tuple[int, int]:
@@ -55,57 +65,47 @@ def page_bounds(page: int, page_size: int) -> tuple[int, int]:
     return max(int(page), 1), page_size
 
 
-@dataclass(frozen=True)
-class Page:
-    rows: list[dict]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-
-def plan_card(account_id: int) -> dict[str, str]:
+def plan_card(account_id: int) -> PlanCard:
     with db.reading() as s:
         account = s.get(Account, account_id)
         plan = s.get(CurrentPlan, account_id)
         payment = s.get(SubscriptionPayment, plan.payment_id) if plan and plan.payment_id else None
         name = plan.plan if plan else "Free"
-        card = {"plan": name,
-                "price": f"{money.format_usd(PLAN_PRICES_CENTS.get(name, 0))}/mo",
-                "cycle": "—", "usage": "—"}
-        if payment is not None:
-            card["cycle"] = (f"{money.format_instant(payment.paid_at)} – "
-                             f"{money.format_instant(payment.cycle_ends_at)}")
+        price = f"{money.format_usd(PLAN_PRICES_CENTS.get(name, 0))}/mo"
+        if payment is None:
+            return PlanCard(plan=name, price=price, cycle="—", usage="—")
+        return PlanCard(
+            plan=name, price=price,
+            cycle=(f"{money.format_instant(payment.paid_at)} – "
+                   f"{money.format_instant(payment.cycle_ends_at)}"),
             # usage is counted against the plan rounded up to the cent, as in the quote
-            card["usage"] = money.format_usd(money.micros_to_cents_up(
-                usage.since_subscription_payment(account, payment)))
-        return card
+            usage=money.format_usd(money.micros_to_cents_up(
+                usage.since_subscription_payment(account, payment))),
+        )
 
 
-def latest_refunds(s: Session, kind: str, order_ids: list[int]) -> dict[int, Refund]:
+def latest_refunds(s: Session, kind: OrderKind, order_ids: list[int]) -> dict[int, Refund]:
     if not order_ids:
         return {}
-    column = Refund.subscription_payment_id if kind == quotes.SUBSCRIPTION else Refund.topup_order_id
+    column = Refund.subscription_payment_id if kind == OrderKind.SUBSCRIPTION else Refund.topup_order_id
     latest: dict[int, Refund] = {}
     for refund in s.exec(select(Refund).where(column.in_(order_ids)).order_by(Refund.id)).all():
         latest[getattr(refund, column.key)] = refund
     return latest
 
 
-def button_state(decision: policy.Decision) -> dict:
+def button_state(decision: policy.Decision) -> RefundButton:
     reason = decision.reason
-    return {
-        "can_refund": decision.eligible,
-        "reason": reason.value if reason else "",
-        "gift": reason == policy.Reason.GIFT,
-        "email_link": reason == policy.Reason.NOT_ONLINE,
-    }
+    return RefundButton(
+        can_refund=decision.eligible,
+        reason=reason.value if reason else "",
+        gift=reason == policy.Reason.GIFT,
+        email_link=reason == policy.Reason.NOT_ONLINE,
+    )
 
 
-def subscription_history(account_id: int, page: int = 1, page_size: int = 10) -> Page:
+def subscription_history(account_id: int, page: int = 1,
+                         page_size: int = 10) -> Page[HistoryRow]:
     """One page of the account's subscription payments, newest first."""
     page, page_size = page_bounds(page, page_size)
     with db.reading() as s:
@@ -117,21 +117,24 @@ def subscription_history(account_id: int, page: int = 1, page_size: int = 10) ->
                           .where(SubscriptionPayment.account_id == account_id)
                           .order_by(SubscriptionPayment.paid_at.desc(), SubscriptionPayment.id.desc())
                           .offset((page - 1) * page_size).limit(page_size)).all()
-        latest = latest_refunds(s, quotes.SUBSCRIPTION, [p.id for p in payments])
+        latest = latest_refunds(s, OrderKind.SUBSCRIPTION, [p.id for p in payments])
         rows = []
         for p in payments:
-            decision = quotes.quote_order(s, account, quotes.SUBSCRIPTION, p.id, now).decision
-            rows.append({
-                "id": p.id, "date": money.format_instant(p.paid_at), "ref": p.ref,
-                "plan": p.plan + (" (gift)" if p.gift else ""),
-                "amount": money.format_usd(p.amount_cents),
-                "method": method_label(p.channel), "status": p.status.capitalize(),
-                **status_tag(latest.get(p.id)), **button_state(decision),
-            })
+            decision = quotes.quote_order(s, account, OrderKind.SUBSCRIPTION, p.id, now).decision
+            tag, button = status_tag(latest.get(p.id)), button_state(decision)
+            rows.append(HistoryRow(
+                id=p.id, date=money.format_instant(p.paid_at), ref=p.ref,
+                plan=p.plan + (" (gift)" if p.gift else ""),
+                amount=money.format_usd(p.amount_cents),
+                method=method_label(p.channel), status=p.status.capitalize(),
+                tag=tag.tag, tag_color=tag.tag_color,
+                can_refund=button.can_refund, reason=button.reason, gift=button.gift,
+                email_link=button.email_link,
+            ))
         return Page(rows, total, page, page_size)
 
 
-def preview(account_id: int, kind: str, order_id: int) -> dict:
+def preview(account_id: int, kind: OrderKind, order_id: int) -> Preview:
     """The refund dialog's preview of one order (NotYourOrder if not the account's)."""
     with db.reading() as s:
         account = s.get(Account, account_id)
@@ -140,7 +143,7 @@ def preview(account_id: int, kind: str, order_id: int) -> dict:
         plan = s.get(CurrentPlan, account_id)
     d, q, order = view.decision, view.decision.quote, view.order
     fee_label = f"Platform fee ({q.fee_percent}%)"
-    if kind == quotes.SUBSCRIPTION:
+    if kind == OrderKind.SUBSCRIPTION:
         lines = [
             ("Current plan", plan.plan if plan else "Free"),
             ("Total paid", money.format_usd(q.paid_cents)),
@@ -149,7 +152,7 @@ def preview(account_id: int, kind: str, order_id: int) -> dict:
             ("Refundable balance", money.format_usd(max(q.refundable_cents, 0))),
             (fee_label, money.format_usd(q.fee_cents)),
         ]
-        forfeits: list[str] = []
+        forfeits: tuple[str, ...] = ()
     else:
         lines = [
             ("Order amount", money.format_usd(q.paid_cents)),
@@ -162,19 +165,20 @@ def preview(account_id: int, kind: str, order_id: int) -> dict:
     final = money.format_usd(q.final_cents)
     in_currency = (money.format_currency(q.final_charged_minor, q.charged_currency)
                    if q.charged_currency != "USD" else "")
-    return {
-        "kind": kind, "order_id": order.id, "order_ref": order.ref,
-        "lines": [list(line) for line in lines],
-        "final": final, "final_in_currency": in_currency,
-        "final_cents": q.final_cents,
-        "method": method_label(order.channel),
-        "window": policy.window_remaining_text(d.window_remaining),
+    button = button_state(d)
+    return Preview(
+        kind=OrderKind(kind), order_id=order.id, order_ref=order.ref,
+        lines=tuple(lines),
+        final=final, final_in_currency=in_currency,
+        final_cents=q.final_cents,
+        method=method_label(order.channel),
+        window=policy.window_remaining_text(d.window_remaining),
         # for the browser's countdown: whole seconds left at `now`, and whether the app
         # clock moves at all (a frozen ZENMUX_NOW keeps the text where it is)
-        "window_seconds": int(d.window_remaining.total_seconds()),
-        "window_ticks": clock_runs(),
-        "forfeits": forfeits, **button_state(d),
-    }
+        window_seconds=int(d.window_remaining.total_seconds()),
+        window_ticks=clock_runs(),
+        forfeits=forfeits, can_refund=button.can_refund, reason=button.reason,
+    )
 
 
 def clock_runs() -> bool:
@@ -184,9 +188,9 @@ def clock_runs() -> bool:
     return cfg.frozen_now is None or cfg.clock_running
 
 
-def _forfeit_lines(f: quotes.Forfeits | None) -> list[str]:
+def _forfeit_lines(f: quotes.Forfeits | None) -> tuple[str, ...]:
     if f is None:
-        return []
+        return ()
     lines = []
     if f.discount_micros:
         lines.append(f"Forfeits the {money.format_usd_micros(f.discount_micros)} Discount bonus "
@@ -195,7 +199,7 @@ def _forfeit_lines(f: quotes.Forfeits | None) -> list[str]:
         # Never the referrer's name: that is another customer's data.
         lines.append("Revokes a referral reward linked to this top-up "
                      f"({money.format_usd_micros(f.reward_micros)}, {f.reward_status})")
-    return lines
+    return tuple(lines)
 
 
 def refund_amount(refund: Refund) -> str:
@@ -206,7 +210,7 @@ def refund_amount(refund: Refund) -> str:
     return final
 
 
-def refund_status(account_id: int, refund_id: int) -> dict:
+def refund_status(account_id: int, refund_id: int) -> RefundStatusView:
     """A refund's status as the dialog shows it (NotYourOrder if not the account's)."""
     with db.reading() as s:
         refund = s.get(Refund, refund_id)
@@ -217,14 +221,15 @@ def refund_status(account_id: int, refund_id: int) -> dict:
     first, last = policy.arrival_dates(refund.requested_at)
     changed = (refund.preview_final_cents is not None
                and refund.preview_final_cents != refund.final_cents)
-    return {
-        "refund_id": refund.id, "refund_ref": refund.ref, "status": refund.status,
-        "pending": refund.status == "refunding",  # not final yet: the dialog asks again
-        "label": words.label, "description": words.description,
-        "color": STATUS_COLORS[shown], "final": refund_amount(refund),
-        "arrival": (f"Expected between {first:%a %Y-%m-%d} and {last:%a %Y-%m-%d}"
-                    if refund.status == "refunding" else ""),
-        "changed": changed,
-        "preview_final": money.format_usd(refund.preview_final_cents or 0),
-        "settled_final": money.format_usd(refund.final_cents),
-    }
+    status = RefundStatus(refund.status)
+    return RefundStatusView(
+        refund_id=refund.id, refund_ref=refund.ref, status=status,
+        pending=not status.terminal,  # not final yet: the dialog asks again
+        label=words.label, description=words.description,
+        color=STATUS_COLORS[shown], final=refund_amount(refund),
+        arrival=(f"Expected between {first:%a %Y-%m-%d} and {last:%a %Y-%m-%d}"
+                 if status is RefundStatus.REFUNDING else ""),
+        changed=changed,
+        preview_final=money.format_usd(refund.preview_final_cents or 0),
+        settled_final=money.format_usd(refund.final_cents),
+    )

@@ -11,6 +11,7 @@ from sqlmodel import select
 from zenmux_refunds import db
 from zenmux_refunds.config import settings
 from zenmux_refunds.domain import money, policy
+from zenmux_refunds.domain.vocabulary import Attention, RefundStatus
 from zenmux_refunds.models import (
     Account,
     Refund,
@@ -21,16 +22,18 @@ from zenmux_refunds.models import (
 from zenmux_refunds.providers import provider_for
 from zenmux_refunds.services import billing, refunds, sandbox_control
 from zenmux_refunds.services.requests import require_support
+from zenmux_refunds.services.views import AuditLine, ConsoleRefundRow, Page
 
 NEEDS_ATTENTION = policy.NEEDS_ATTENTION
 # the console's filter: the refund statuses, and the refunds that need attention (a
 # Canceled or Failed refund the provider paid after all, not yet resolved by support)
-STATUSES = ("all", NEEDS_ATTENTION, "refunding", "refunded", "failed", "canceled")
+STATUSES = ("all", NEEDS_ATTENTION, RefundStatus.REFUNDING, RefundStatus.REFUNDED,
+            RefundStatus.FAILED, RefundStatus.CANCELED)
 _OPEN_ATTENTION = sa.and_(Refund.attention.is_not(None), Refund.attention_resolved_at.is_(None))
 
 
 def list_refunds(actor_id: int, *, status: str = "all", page: int = 1,
-                 page_size: int = 20) -> billing.Page:
+                 page_size: int = 20) -> Page[ConsoleRefundRow]:
     require_support(actor_id)
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}")
@@ -55,32 +58,32 @@ def list_refunds(actor_id: int, *, status: str = "all", page: int = 1,
         channel = sub_channel or top_channel
         attention = billing.needs_attention(refund)
         label = policy.STATUS_WORDS[refund.status].label
-        views.append({
-            "id": refund.id, "ref": refund.ref, "account": email, "order": sub_ref or top_ref,
-            "final": billing.refund_amount(refund),
-            "status": f"Needs attention ({label})" if attention else label,
-            "color": billing.STATUS_COLORS[NEEDS_ATTENTION if attention else refund.status],
-            "source": refund.source,
-            "requested": money.format_instant(refund.requested_at),
-            "needs_attention": attention,
-            "can_retry": refund.status == "failed" and refund.attention is None,
-            "can_cancel": refund.status == "refunding" and refund.submitted_at is None,
-            "can_pay_out": (refund.status == "refunding"
-                            and provider_for(channel).paid_by_hand),
-        })
-    return billing.Page(views, total, page, page_size)
+        views.append(ConsoleRefundRow(
+            id=refund.id, ref=refund.ref, account=email, order=sub_ref or top_ref,
+            final=billing.refund_amount(refund),
+            status=f"Needs attention ({label})" if attention else label,
+            color=billing.STATUS_COLORS[NEEDS_ATTENTION if attention else refund.status],
+            source=refund.source,
+            requested=money.format_instant(refund.requested_at),
+            needs_attention=attention,
+            can_retry=refund.status == RefundStatus.FAILED and refund.attention != Attention.PAID_AFTER_CLOSE,
+            can_cancel=refund.status == RefundStatus.REFUNDING and refund.submitted_at is None,
+            can_pay_out=(refund.status == RefundStatus.REFUNDING
+                         and provider_for(channel).paid_by_hand),
+        ))
+    return Page(views, total, page, page_size)
 
 
-def audit_trail(actor_id: int, refund_id: int) -> list[dict]:
+def audit_trail(actor_id: int, refund_id: int) -> list[AuditLine]:
     require_support(actor_id)
     with db.reading() as s:
         events = s.exec(select(RefundEvent).where(RefundEvent.refund_id == refund_id)
                         .order_by(RefundEvent.id)).all()
-    return [{
-        "at": money.format_instant(e.at), "actor": e.actor, "action": e.action,
-        "change": f"{e.from_status or '—'} → {e.to_status}" if e.to_status else "",
-        "detail": _detail(e.detail),
-    } for e in events]
+    return [AuditLine(
+        at=money.format_instant(e.at), actor=e.actor, action=e.action,
+        change=f"{e.from_status or '—'} → {e.to_status}" if e.to_status else "",
+        detail=_detail(e.detail),
+    ) for e in events]
 
 
 def _detail(text: str) -> str:

@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from zenmux_refunds import clock, db
 from zenmux_refunds.domain import money
+from zenmux_refunds.domain.vocabulary import OrderKind, RewardStatus
 from zenmux_refunds.models import (
     Account,
     LedgerEntry,
@@ -17,6 +18,17 @@ from zenmux_refunds.models import (
     TopupOrder,
 )
 from zenmux_refunds.services import billing, ledger, quotes
+from zenmux_refunds.services.views import (
+    NO_BUTTON,
+    NO_TAG,
+    Balances,
+    CreditsOverview,
+    Page,
+    RefundButton,
+    RewardRow,
+    StatusTag,
+    TransactionRow,
+)
 
 # Ledger kinds as the customer reads them; "topup" entries are shown as their orders
 # and per-call "usage" entries only in the breakdown (they are many).
@@ -38,21 +50,25 @@ BREAKDOWN = [
     ("Forfeits", ("forfeit", "forfeit_reversal", "clawback", "clawback_reversal")),
 ]
 _LISTED_OUT = ("topup", "usage")
+REWARD_COLORS = {RewardStatus.PENDING: "blue", RewardStatus.GRANTED: "green",
+                 RewardStatus.REVOKED: "gray"}
 
 
-def balances(account_id: int) -> dict:
+def balances(account_id: int) -> CreditsOverview:
     with db.reading() as s:
         held = ledger.balances(s, account_id)
         sums = dict(s.exec(select(LedgerEntry.kind, sa.func.sum(LedgerEntry.amount_micros))
                            .where(LedgerEntry.account_id == account_id)
                            .group_by(LedgerEntry.kind)).all())
-    return {
-        "total": money.format_usd_micros(held.total_micros),
-        "topup": money.format_usd_micros(held.topup_micros),
-        "bonus": money.format_usd_micros(held.bonus_micros),
-        "breakdown": [[label, _signed(sum(int(sums.get(k, 0) or 0) for k in kinds))]
-                      for label, kinds in BREAKDOWN],
-    }
+    return CreditsOverview(
+        balances=Balances(
+            total=money.format_usd_micros(held.total_micros),
+            topup=money.format_usd_micros(held.topup_micros),
+            bonus=money.format_usd_micros(held.bonus_micros),
+        ),
+        breakdown=tuple((label, _signed(sum(int(sums.get(k, 0) or 0) for k in kinds)))
+                        for label, kinds in BREAKDOWN),
+    )
 
 
 def _signed(micros: int) -> str:
@@ -60,7 +76,8 @@ def _signed(micros: int) -> str:
     return money.format_usd_movement(micros)
 
 
-def transactions(account_id: int, page: int = 1, page_size: int = 20) -> billing.Page:
+def transactions(account_id: int, page: int = 1,
+                 page_size: int = 20) -> Page[TransactionRow]:
     """One page of the account's transactions, newest first."""
     page, page_size = billing.page_bounds(page, page_size)
     orders = (select(TopupOrder.paid_at.label("at"), sa.literal(1).label("src"),
@@ -82,49 +99,60 @@ def transactions(account_id: int, page: int = 1, page_size: int = 20) -> billing
         entry_ids = [i for src, i in keys if src == 0]
         order_rows = {o.id: o for o in s.exec(select(TopupOrder).where(TopupOrder.id.in_(order_ids))).all()}
         entry_rows = {e.id: e for e in s.exec(select(LedgerEntry).where(LedgerEntry.id.in_(entry_ids))).all()}
-        latest = billing.latest_refunds(s, quotes.TOPUP, order_ids)
+        latest = billing.latest_refunds(s, OrderKind.TOPUP, order_ids)
         refund_ids = {e.refund_id for e in entry_rows.values() if e.refund_id}
         refund_rows = {r.id: r for r in s.exec(select(Refund).where(Refund.id.in_(refund_ids))).all()}
         rows = []
         for src, row_id in keys:
             if src == 1:
                 order = order_rows[row_id]
-                decision = quotes.quote_order(s, account, quotes.TOPUP, order.id, now).decision
+                decision = quotes.quote_order(s, account, OrderKind.TOPUP, order.id, now).decision
                 rows.append(_order_row(order, latest.get(order.id), decision))
             else:
                 entry = entry_rows[row_id]
                 rows.append(_entry_row(entry, refund_rows.get(entry.refund_id)))
-    return billing.Page(rows, total, page, page_size)
+    return Page(rows, total, page, page_size)
 
 
-def _order_row(order: TopupOrder, refund: Refund | None, decision) -> dict:
+def _transaction_row(*, key: str, id: int, date: str, ref: str, amount: str, type: str,
+                     description: str, is_order: bool, tag: StatusTag,
+                     button: RefundButton) -> TransactionRow:
+    return TransactionRow(
+        key=key, id=id, date=date, ref=ref, amount=amount, type=type,
+        description=description, is_order=is_order, tag=tag.tag, tag_color=tag.tag_color,
+        can_refund=button.can_refund, reason=button.reason, gift=button.gift,
+        email_link=button.email_link,
+    )
+
+
+def _order_row(order: TopupOrder, refund: Refund | None, decision) -> TransactionRow:
     amount = money.format_usd(order.amount_cents)
     if order.charged_currency != "USD":
         amount += f" ({money.format_currency(order.charged_minor, order.charged_currency)})"
-    return {
-        "key": f"order-{order.id}", "id": order.id, "date": money.format_instant(order.paid_at),
-        "ref": order.ref, "amount": amount, "type": _channel_label(order.channel),
-        "description": f"Top-up · {order.status}" if order.status != "paid" else "Top-up",
-        "is_order": True, **billing.status_tag(refund), **billing.button_state(decision),
-    }
+    return _transaction_row(
+        key=f"order-{order.id}", id=order.id, date=money.format_instant(order.paid_at),
+        ref=order.ref, amount=amount, type=_channel_label(order.channel),
+        description=f"Top-up · {order.status}" if order.status != "paid" else "Top-up",
+        is_order=True, tag=billing.status_tag(refund), button=billing.button_state(decision),
+    )
 
 
 def _channel_label(channel: str) -> str:
     return {"stripe": "Stripe", "antom": "Antom"}.get(channel, billing.method_label(channel))
 
 
-def _entry_row(entry: LedgerEntry, refund: Refund | None) -> dict:
-    return {
-        "key": f"entry-{entry.id}", "id": entry.id, "date": money.format_instant(entry.at),
-        "ref": refund.ref if refund else "", "amount": _signed(entry.amount_micros),
-        "type": KIND_LABELS.get(entry.kind, entry.kind.replace("_", " ").capitalize()),
-        "description": entry.description, "is_order": False,
-        **billing.status_tag(refund if entry.kind == "refund" else None),
-        "can_refund": False, "reason": "", "gift": False, "email_link": False,
-    }
+def _entry_row(entry: LedgerEntry, refund: Refund | None) -> TransactionRow:
+    return _transaction_row(
+        key=f"entry-{entry.id}", id=entry.id, date=money.format_instant(entry.at),
+        ref=refund.ref if refund else "", amount=_signed(entry.amount_micros),
+        type=KIND_LABELS.get(entry.kind, entry.kind.replace("_", " ").capitalize()),
+        description=entry.description, is_order=False,
+        tag=billing.status_tag(refund) if entry.kind == "refund" else NO_TAG,
+        button=NO_BUTTON,
+    )
 
 
-def referral_rewards(account_id: int) -> list[dict]:
+def referral_rewards(account_id: int) -> list[RewardRow]:
     """Rewards this account earns as a referrer (whose customers stay unnamed but for
     their display name, and whose orders stay theirs)."""
     with db.reading() as s:
@@ -133,10 +161,10 @@ def referral_rewards(account_id: int) -> list[dict]:
                       .join(Account, Account.id == TopupOrder.account_id)
                       .where(ReferralReward.referrer_id == account_id)
                       .order_by(ReferralReward.id.desc()).limit(50)).all()
-    return [{
-        "amount": money.format_usd_micros(reward.amount_micros),
-        "status": reward.status.capitalize(),
-        "color": {"pending": "blue", "granted": "green", "revoked": "gray"}[reward.status],
-        "description": f"Referred top-up by {name} on {money.format_instant(paid_at)}",
-        "due": money.format_instant(reward.due_at),
-    } for reward, paid_at, name in rows]
+    return [RewardRow(
+        amount=money.format_usd_micros(reward.amount_micros),
+        status=reward.status.capitalize(),
+        color=REWARD_COLORS[reward.status],
+        description=f"Referred top-up by {name} on {money.format_instant(paid_at)}",
+        due=money.format_instant(reward.due_at),
+    ) for reward, paid_at, name in rows]

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from zenmux_refunds.config import settings
 from zenmux_refunds.domain import policy
 from zenmux_refunds.domain.forfeits import REVOCABLE, discount_forfeit
+from zenmux_refunds.domain.vocabulary import OrderKind
 from zenmux_refunds.models import (
     Account,
     Grant,
@@ -24,8 +25,10 @@ from zenmux_refunds.models import (
 )
 from zenmux_refunds.services import ledger, usage
 
-SUBSCRIPTION = "subscription"
-TOPUP = "topup"
+# The order kinds, as the members (callers that still say quotes.SUBSCRIPTION get the
+# OrderKind member, which equals the string it always was).
+SUBSCRIPTION = OrderKind.SUBSCRIPTION
+TOPUP = OrderKind.TOPUP
 
 
 class NotYourOrder(LookupError):

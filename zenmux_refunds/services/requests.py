@@ -20,8 +20,10 @@ from sqlmodel import Session, select
 
 from zenmux_refunds import clock, db
 from zenmux_refunds.domain import money, policy
+from zenmux_refunds.domain.vocabulary import OrderKind, RefundSource, RequestStatus
 from zenmux_refunds.models import Account, EmailRequest, SubscriptionPayment, TopupOrder
 from zenmux_refunds.services import auth, billing, ledger, quotes, refunds
+from zenmux_refunds.services.views import Page, RequestRow
 
 SUPPORT_EMAIL = "support@zenmux.ai"
 REVIEW_BUSINESS_DAYS = 7
@@ -113,7 +115,8 @@ def review_due(submitted_at: datetime) -> datetime:
 
 def _match_order(s: Session, account_id: int, at: datetime, amount_cents: int):
     end = at + timedelta(minutes=1)
-    for kind, model in ((quotes.TOPUP, TopupOrder), (quotes.SUBSCRIPTION, SubscriptionPayment)):
+    for kind, model in ((OrderKind.TOPUP, TopupOrder),
+                        (OrderKind.SUBSCRIPTION, SubscriptionPayment)):
         found = s.exec(select(model).where(model.account_id == account_id,
                                            model.paid_at >= at, model.paid_at < end,
                                            model.amount_cents == amount_cents)
@@ -159,8 +162,8 @@ def file_request(account_id: int, *, contact: str, purchase_at: str, amount: str
             purchase_at=at, amount_cents=amount_cents,
             unused_balance=balance, reason=reason,
             submitted_at=now, review_due_at=review_due(now), order_kind=kind,
-            subscription_payment_id=order.id if kind == quotes.SUBSCRIPTION else None,
-            topup_order_id=order.id if kind == quotes.TOPUP else None,
+            subscription_payment_id=order.id if kind == OrderKind.SUBSCRIPTION else None,
+            topup_order_id=order.id if kind == OrderKind.TOPUP else None,
         )
         s.add(row)
         s.flush()
@@ -191,25 +194,26 @@ def _order_ref(s: Session, row: EmailRequest) -> str:
     return ""
 
 
-def _view(s: Session, row: EmailRequest, now: datetime, account: Account | None = None) -> dict:
+def _view(s: Session, row: EmailRequest, now: datetime,
+          account: Account | None = None) -> RequestRow:
     refund = billing.refund_status(row.account_id, row.refund_id) if row.refund_id else None
-    return {
-        "id": row.id, "ref": row.ref, "account": account.email if account else "",
-        "purchase_at": money.format_instant(row.purchase_at),
-        "amount": money.format_usd(row.amount_cents), "reason": row.reason,
-        "balance": row.unused_balance, "order": _order_ref(s, row) or "no matching order",
-        "matched": bool(row.order_kind),
-        "submitted": money.format_instant(row.submitted_at),
-        "due": money.format_instant(row.review_due_at),
-        "overdue": row.status == "pending" and now > row.review_due_at,
-        "status": row.status.capitalize(), "note": row.decision_note,
-        "refund_ref": refund["refund_ref"] if refund else "",
-        "refund_status": refund["label"] if refund else "",
-        "refund_color": refund["color"] if refund else "gray",
-    }
+    return RequestRow(
+        id=row.id, ref=row.ref, account=account.email if account else "",
+        purchase_at=money.format_instant(row.purchase_at),
+        amount=money.format_usd(row.amount_cents), reason=row.reason,
+        balance=row.unused_balance, order=_order_ref(s, row) or "no matching order",
+        matched=bool(row.order_kind),
+        submitted=money.format_instant(row.submitted_at),
+        due=money.format_instant(row.review_due_at),
+        overdue=row.status == RequestStatus.PENDING and now > row.review_due_at,
+        status=row.status.capitalize(), note=row.decision_note,
+        refund_ref=refund.refund_ref if refund else "",
+        refund_status=refund.label if refund else "",
+        refund_color=refund.color if refund else "gray",
+    )
 
 
-def my_requests(account_id: int, limit: int = 50) -> list[dict]:
+def my_requests(account_id: int, limit: int = 50) -> list[RequestRow]:
     with db.reading() as s:
         now = clock.now(s)
         rows = s.exec(select(EmailRequest).where(EmailRequest.account_id == account_id)
@@ -224,8 +228,12 @@ def require_support(account_id: int) -> Account:
     return auth.account_with_role(account_id, auth.SUPPORT)
 
 
-def list_for_support(actor_id: int, *, status: str = "pending", page: int = 1,
-                     page_size: int = 20) -> billing.Page:
+# the support console's request filter: a status, or every request
+REQUEST_FILTERS = (*RequestStatus, "all")
+
+
+def list_for_support(actor_id: int, *, status: str = RequestStatus.PENDING, page: int = 1,
+                     page_size: int = 20) -> Page[RequestRow]:
     require_support(actor_id)
     page, page_size = billing.page_bounds(page, page_size)
     query = select(EmailRequest)
@@ -237,7 +245,7 @@ def list_for_support(actor_id: int, *, status: str = "pending", page: int = 1,
         rows = s.exec(query.order_by(EmailRequest.review_due_at, EmailRequest.id)
                       .offset((page - 1) * page_size).limit(page_size)).all()
         views = [_view(s, row, now, s.get(Account, row.account_id)) for row in rows]
-    return billing.Page(views, total, page, page_size)
+    return Page(views, total, page, page_size)
 
 
 def approve(actor_id: int, request_id: int) -> str:
@@ -248,7 +256,7 @@ def approve(actor_id: int, request_id: int) -> str:
     actor = require_support(actor_id)
     with db.reading() as s:  # whose, which order, when: facts that never change
         row = s.get(EmailRequest, request_id)
-    if row is None or row.status != "pending":
+    if row is None or row.status != RequestStatus.PENDING:
         raise refunds.RefundRefused("This request is not pending.")
     if not row.order_kind:
         raise refunds.RefundRefused("No order matches this request: deny it with a reason.")
@@ -256,16 +264,16 @@ def approve(actor_id: int, request_id: int) -> str:
     def decide(s: Session, refund, now: datetime) -> None:
         current = s.get(EmailRequest, request_id)
         s.refresh(current)
-        if current.status != "pending":
+        if current.status != RequestStatus.PENDING:
             raise refunds.RefundRefused("This request is not pending.")
-        current.status, current.refund_id = "approved", refund.id
+        current.status, current.refund_id = RequestStatus.APPROVED, refund.id
         current.decided_by, current.decided_at = actor.email, now
         s.add(current)
 
     approved = refunds.request_refund(
         actor=actor.email, account_id=row.account_id, kind=row.order_kind,
         order_id=row.topup_order_id or row.subscription_payment_id,
-        window_at=row.submitted_at, source="email", via_support=True, within=decide,
+        window_at=row.submitted_at, source=RefundSource.EMAIL, via_support=True, within=decide,
         dispatch=refunds.send_now)
     return approved.refund_ref
 
@@ -282,8 +290,8 @@ def deny(actor_id: int, request_id: int, note: str) -> None:
         # under the account's lock, like an approval of it: one decision wins
         ledger.lock_account(s, row.account_id)
         s.refresh(row)
-        if row.status != "pending":
+        if row.status != RequestStatus.PENDING:
             raise refunds.RefundRefused("This request is not pending.")
-        row.status, row.decision_note = "denied", note[:1000]
+        row.status, row.decision_note = RequestStatus.DENIED, note[:1000]
         row.decided_by, row.decided_at = actor.email, clock.now(s)
         s.add(row)

@@ -8,13 +8,14 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from zenmux_refunds import clock, db
+from zenmux_refunds.domain.vocabulary import RewardStatus
 from zenmux_refunds.models import Grant, ReferralReward, TopupOrder
 from zenmux_refunds.services import ledger
 
 
 def grant(session: Session, reward: ReferralReward, at: datetime) -> None:
     """Grant a pending reward now (the caller holds the referrer's lock)."""
-    if reward.status != "pending":
+    if reward.status != RewardStatus.PENDING:
         return
     row = Grant(account_id=reward.referrer_id, kind="referral",
                 amount_micros=reward.amount_micros, at=at)
@@ -24,7 +25,7 @@ def grant(session: Session, reward: ReferralReward, at: datetime) -> None:
     ledger.post(session, account_id=reward.referrer_id, bucket=ledger.BONUS,
                 amount_micros=reward.amount_micros, kind="referral", at=at,
                 description=f"Referral reward for {order_ref}", grant_id=row.id)
-    reward.status, reward.grant_id, reward.updated_at = "granted", row.id, at
+    reward.status, reward.grant_id, reward.updated_at = RewardStatus.GRANTED, row.id, at
     session.add(reward)
 
 
@@ -33,7 +34,8 @@ def grant_due(limit: int = 200) -> int:
     with db.reading() as s:
         now = clock.now(s)
         due = s.exec(select(ReferralReward.id, ReferralReward.referrer_id)
-                     .where(ReferralReward.status == "pending", ReferralReward.due_at <= now)
+                     .where(ReferralReward.status == RewardStatus.PENDING,
+                            ReferralReward.due_at <= now)
                      .order_by(ReferralReward.id).limit(limit)).all()
     granted = 0
     for reward_id, referrer_id in due:
@@ -41,7 +43,7 @@ def grant_due(limit: int = 200) -> int:
             ledger.lock_account(s, referrer_id)
             reward = s.get(ReferralReward, reward_id)
             now = clock.now(s)
-            if reward.status == "pending" and reward.due_at <= now:
+            if reward.status == RewardStatus.PENDING and reward.due_at <= now:
                 grant(s, reward, reward.due_at)
                 granted += 1
     return granted

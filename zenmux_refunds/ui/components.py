@@ -5,38 +5,41 @@ from __future__ import annotations
 
 import reflex as rx
 
+from zenmux_refunds.domain.vocabulary import OrderKind
+from zenmux_refunds.services.views import HistoryRow, TransactionRow
 from zenmux_refunds.ui.refund_dialog import RefundDialogState
 
 EMAIL_REQUEST_ROUTE = "/request"
 
 
-def refund_cell(kind: str, row: rx.Var) -> rx.Component:
+def refund_cell(kind: OrderKind, row: rx.Var[HistoryRow] | rx.Var[TransactionRow]
+                ) -> rx.Component:
     """The Refund button of a row: enabled, or disabled with its reason shown (a gift
     also has the tooltip; Radix needs a wrapper around a disabled button for that)."""
-    button = rx.button("Refund", size="1", variant="outline", disabled=~row["can_refund"],
-                       on_click=RefundDialogState.open_for(kind, row["id"]),
-                       id="refund-" + row["ref"].to(str))
+    button = rx.button("Refund", size="1", variant="outline", disabled=~row.can_refund,
+                       on_click=RefundDialogState.open_for(kind.value, row.id),
+                       id="refund-" + row.ref)
     return rx.vstack(
-        rx.cond(row["gift"],
+        rx.cond(row.gift,
                 rx.tooltip(rx.box(button, display="inline-block"),
                            content="Gift subscriptions are not eligible for refunds"),
                 button),
-        rx.cond(row["can_refund"], rx.fragment(),
-                rx.text(row["reason"], size="1", color_scheme="gray",
-                        id="reason-" + row["ref"].to(str))),
-        rx.cond(row["email_link"],
+        rx.cond(row.can_refund, rx.fragment(),
+                rx.text(row.reason, size="1", color_scheme="gray",
+                        id="reason-" + row.ref)),
+        rx.cond(row.email_link,
                 rx.link("Request by email", href=EMAIL_REQUEST_ROUTE, size="1")),
         spacing="1",
         align="start",
     )
 
 
-def amount_cell(row: rx.Var) -> rx.Component:
+def amount_cell(row: rx.Var[HistoryRow] | rx.Var[TransactionRow]) -> rx.Component:
     return rx.hstack(
-        rx.text(row["amount"]),
-        rx.cond(row["tag"] != "",
-                rx.badge(row["tag"], color_scheme=row["tag_color"].to(str),
-                         id="tag-" + row["ref"].to(str))),
+        rx.text(row.amount),
+        rx.cond(row.tag != "",
+                rx.badge(row.tag, color_scheme=row.tag_color,
+                         id="tag-" + row.ref)),
         spacing="2", align="center",
     )
 

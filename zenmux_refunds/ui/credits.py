@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from zenmux_refunds.services import credits, quotes
+from zenmux_refunds.domain.vocabulary import OrderKind
+from zenmux_refunds.services import credits
+from zenmux_refunds.services.views import Balances, RewardRow, TransactionRow
 from zenmux_refunds.ui.auth_state import AuthState
 from zenmux_refunds.ui.components import amount_cell, pager, refund_cell
 from zenmux_refunds.ui.layout import page
@@ -16,25 +18,25 @@ PAGE_SIZE = 20
 
 
 class CreditsState(PagedTable, AuthState):
-    balances: dict[str, str] = {}
-    breakdown: list[list[str]] = []
-    rewards: list[dict[str, str]] = []
+    balances: Balances | None = None  # None until the page has loaded
+    breakdown: list[tuple[str, str]] = []  # (label, signed amount)
+    rewards: list[RewardRow] = []
+    rows: list[TransactionRow] = []
 
     def _fill(self, account_id: int) -> None:
         view = credits.balances(account_id)
-        self.balances = {k: view[k] for k in ("total", "topup", "bonus")}
-        self.breakdown = view["breakdown"]
+        self.balances, self.breakdown = view.balances, list(view.breakdown)
         self.rewards = credits.referral_rewards(account_id)
         self._show(credits.transactions(account_id, self.page, PAGE_SIZE))
 
 
-reload_rows_after_refund(quotes.TOPUP, CreditsState.load_rows)
+reload_rows_after_refund(OrderKind.TOPUP, CreditsState.load_rows)
 
 
-def _balance(label: str, key: str) -> rx.Component:
+def _balance(label: str, key: str, value: rx.Var[str]) -> rx.Component:
     return rx.card(
         rx.text(label, size="2", color_scheme="gray"),
-        rx.heading(CreditsState.balances[key], size="6", id=f"balance-{key}"),
+        rx.heading(value, size="6", id=f"balance-{key}"),
         flex="1",
     )
 
@@ -58,11 +60,11 @@ def _rewards() -> rx.Component:
         rx.card(
             rx.text("Referral rewards you earn", weight="bold", size="2"),
             rx.foreach(CreditsState.rewards, lambda r: rx.hstack(
-                rx.text(r["amount"], weight="medium"),
-                rx.badge(r["status"], color_scheme=r["color"].to(str)),
-                rx.text(r["description"], size="2"),
-                rx.cond(r["status"] == "Pending",
-                        rx.text("granted once the window closes at ", r["due"], size="1",
+                rx.text(r.amount, weight="medium"),
+                rx.badge(r.status, color_scheme=r.color),
+                rx.text(r.description, size="2"),
+                rx.cond(r.status == "Pending",
+                        rx.text("granted once the window closes at ", r.due, size="1",
                                 color_scheme="gray")),
                 spacing="3", align="center", class_name="referral-reward")),
             width="100%", id="referral-rewards",
@@ -70,16 +72,16 @@ def _rewards() -> rx.Component:
     )
 
 
-def _row(row: rx.Var) -> rx.Component:
+def _row(row: rx.Var[TransactionRow]) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(row["date"]),
-        rx.table.cell(row["ref"]),
+        rx.table.cell(row.date),
+        rx.table.cell(row.ref),
         rx.table.cell(amount_cell(row)),
-        rx.table.cell(row["type"]),
-        rx.table.cell(row["description"]),
-        rx.table.cell(rx.cond(row["is_order"], refund_cell("topup", row), rx.fragment())),
-        id="tx-" + row["key"].to(str),
-        class_name=rx.cond(row["is_order"], "tx-order", "tx-entry"),
+        rx.table.cell(row.type),
+        rx.table.cell(row.description),
+        rx.table.cell(rx.cond(row.is_order, refund_cell(OrderKind.TOPUP, row), rx.fragment())),
+        id="tx-" + row.key,
+        class_name=rx.cond(row.is_order, "tx-order", "tx-entry"),
     )
 
 
@@ -87,9 +89,9 @@ def credits_page() -> rx.Component:
     return page(
         rx.heading("Credits Management", size="6"),
         rx.hstack(
-            _balance("Total Balance", "total"),
-            _balance("Top-Up Credits", "topup"),
-            _balance("Bonus & Compensation Credits", "bonus"),
+            _balance("Total Balance", "total", CreditsState.balances.total),
+            _balance("Top-Up Credits", "topup", CreditsState.balances.topup),
+            _balance("Bonus & Compensation Credits", "bonus", CreditsState.balances.bonus),
             spacing="4", width="100%",
         ),
         _breakdown(),

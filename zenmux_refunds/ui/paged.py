@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import reflex as rx
 
+from zenmux_refunds.services.views import Page
 from zenmux_refunds.ui.auth_state import SIGN_IN_ROUTE
 
 
 class PagedTable(rx.State, mixin=True):
-    """Mix into an AuthState page state that implements ``_fill(account_id)``."""
+    """Mix into an AuthState page state that implements ``_fill(account_id)`` and
+    declares ``rows``, typed with its view model (``rows: list[HistoryRow] = []``)."""
 
-    rows: list[dict] = []
     page: int = 1
     pages: int = 1
     total: int = 0
@@ -19,8 +20,8 @@ class PagedTable(rx.State, mixin=True):
     def _fill(self, account_id: int) -> None:
         raise NotImplementedError
 
-    def _show(self, result) -> None:
-        """Keep one page of a ``billing.Page`` result."""
+    def _show(self, result: Page) -> None:
+        """Keep one page of a ``views.Page`` result."""
         self.rows, self.total, self.pages, self.page = (result.rows, result.total,
                                                         result.pages, result.page)
 

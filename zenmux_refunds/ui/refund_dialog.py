@@ -18,13 +18,14 @@ import logging
 
 import reflex as rx
 
+from zenmux_refunds.domain.vocabulary import OrderKind
 from zenmux_refunds.services import billing, quotes, refunds
 from zenmux_refunds.ui.auth_state import AuthState
 
 log = logging.getLogger(__name__)
 
 PREVIEW, CONFIRM, STATUS = "preview", "confirm", "status"
-KINDS = (quotes.SUBSCRIPTION, quotes.TOPUP)
+KINDS = tuple(OrderKind)
 MAX_ORDER_ID = 2**31 - 1  # an INTEGER key on PostgreSQL; SQLite's is wider
 STATUS_POLL_MS = 2000
 COUNTDOWN_SCRIPT = "/countdown.js"  # assets/countdown.js
@@ -47,7 +48,7 @@ class RefundDialogState(AuthState):
     open: bool = False
     step: str = PREVIEW
     order_ref: str = ""
-    lines: list[list[str]] = []
+    lines: list[tuple[str, str]] = []  # (label, amount)
     final: str = ""
     final_in_currency: str = ""
     method: str = ""
@@ -81,25 +82,27 @@ class RefundDialogState(AuthState):
     _refund_id: int = 0
     _status: str = ""
 
+    # The preview and the status are copied field by field: the view models hold money
+    # the browser must not get (Preview.final_cents stays in the backend-only var).
     def _load_preview(self, account_id: int) -> None:
         view = billing.preview(account_id, self._kind, self._order_id)
-        self.order_ref = view["order_ref"]
-        self.lines = view["lines"]
-        self.final, self.final_in_currency = view["final"], view["final_in_currency"]
-        self._final_cents = view["final_cents"]
-        self.method, self.window, self.forfeits = view["method"], view["window"], view["forfeits"]
-        self.window_seconds, self.window_ticks = view["window_seconds"], view["window_ticks"]
+        self.order_ref = view.order_ref
+        self.lines = list(view.lines)
+        self.final, self.final_in_currency = view.final, view.final_in_currency
+        self._final_cents = view.final_cents
+        self.method, self.window, self.forfeits = view.method, view.window, list(view.forfeits)
+        self.window_seconds, self.window_ticks = view.window_seconds, view.window_ticks
         self.window_stamp += 1
-        self.can_refund, self.reason = view["can_refund"], view["reason"]
+        self.can_refund, self.reason = view.can_refund, view.reason
 
     def _load_status(self, account_id: int) -> None:
         view = billing.refund_status(account_id, self._refund_id)
-        self.refund_ref, self._status = view["refund_ref"], view["status"]
-        self.status_label, self.status_description = view["label"], view["description"]
-        self.status_color, self.status_final = view["color"], view["final"]
-        self.status_pending = view["pending"]
-        self.arrival, self.changed = view["arrival"], view["changed"]
-        self.preview_final, self.settled_final = view["preview_final"], view["settled_final"]
+        self.refund_ref, self._status = view.refund_ref, view.status
+        self.status_label, self.status_description = view.label, view.description
+        self.status_color, self.status_final = view.color, view.final
+        self.status_pending = view.pending
+        self.arrival, self.changed = view.arrival, view.changed
+        self.preview_final, self.settled_final = view.preview_final, view.settled_final
 
     @rx.event
     def open_for(self, kind: str, order_id: int):

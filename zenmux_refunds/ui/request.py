@@ -7,6 +7,7 @@ import reflex as rx
 
 from zenmux_refunds.domain.money import format_instant
 from zenmux_refunds.services import requests
+from zenmux_refunds.services.views import RequestRow
 from zenmux_refunds.ui.auth_state import AuthState
 from zenmux_refunds.ui.layout import page
 
@@ -24,7 +25,7 @@ class RequestState(AuthState):
     error: str = ""
     filed: str = ""
     mailto: str = ""
-    my_requests: list[dict] = []
+    my_requests: list[RequestRow] = []
 
     @rx.event
     def load(self):
@@ -65,18 +66,18 @@ def _field(label: str, control: rx.Component) -> rx.Component:
                      width="100%")
 
 
-def _request_row(r: rx.Var) -> rx.Component:
+def _request_row(r: rx.Var[RequestRow]) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(r["ref"]), rx.table.cell(r["submitted"]), rx.table.cell(r["order"]),
-        rx.table.cell(r["amount"]), rx.table.cell(r["due"]),
+        rx.table.cell(r.ref), rx.table.cell(r.submitted), rx.table.cell(r.order),
+        rx.table.cell(r.amount), rx.table.cell(r.due),
         rx.table.cell(rx.vstack(
-            rx.badge(r["status"], id="request-status-" + r["ref"].to(str)),
-            rx.cond(r["refund_ref"] != "",
-                    rx.hstack(rx.text(r["refund_ref"], size="1"),
-                              rx.badge(r["refund_status"], color_scheme=r["refund_color"].to(str),
-                                       id="request-refund-" + r["ref"].to(str)))),
-            rx.cond(r["note"] != "", rx.text("Reason: ", r["note"], size="1",
-                                             id="request-note-" + r["ref"].to(str))),
+            rx.badge(r.status, id="request-status-" + r.ref),
+            rx.cond(r.refund_ref != "",
+                    rx.hstack(rx.text(r.refund_ref, size="1"),
+                              rx.badge(r.refund_status, color_scheme=r.refund_color,
+                                       id="request-refund-" + r.ref))),
+            rx.cond(r.note != "", rx.text("Reason: ", r.note, size="1",
+                                          id="request-note-" + r.ref)),
             spacing="1", align="start")),
     )
 

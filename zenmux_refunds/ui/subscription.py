@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from zenmux_refunds.services import billing, quotes
+from zenmux_refunds.domain.vocabulary import OrderKind
+from zenmux_refunds.services import billing
+from zenmux_refunds.services.views import HistoryRow, PlanCard
 from zenmux_refunds.ui.auth_state import AuthState
 from zenmux_refunds.ui.components import amount_cell, pager, refund_cell
 from zenmux_refunds.ui.layout import page
@@ -16,14 +18,15 @@ PAGE_SIZE = 10
 
 
 class SubscriptionState(PagedTable, AuthState):
-    plan: dict[str, str] = {}
+    plan: PlanCard | None = None  # None until the page has loaded
+    rows: list[HistoryRow] = []
 
     def _fill(self, account_id: int) -> None:
         self.plan = billing.plan_card(account_id)
         self._show(billing.subscription_history(account_id, self.page, PAGE_SIZE))
 
 
-reload_rows_after_refund(quotes.SUBSCRIPTION, SubscriptionState.load_rows)
+reload_rows_after_refund(OrderKind.SUBSCRIPTION, SubscriptionState.load_rows)
 
 
 def _plan_card() -> rx.Component:
@@ -32,15 +35,15 @@ def _plan_card() -> rx.Component:
         rx.hstack(
             rx.vstack(
                 rx.text("Current plan", size="2", color_scheme="gray"),
-                rx.heading(P["plan"], size="7", id="current-plan"),
-                rx.text(P["price"], color_scheme="gray"),
+                rx.heading(P.plan, size="7", id="current-plan"),
+                rx.text(P.price, color_scheme="gray"),
                 spacing="1",
             ),
             rx.vstack(
                 rx.text("Billing cycle", size="2", color_scheme="gray"),
-                rx.text(P["cycle"], id="plan-cycle"),
+                rx.text(P.cycle, id="plan-cycle"),
                 rx.text("Usage this cycle", size="2", color_scheme="gray"),
-                rx.text(P["usage"], id="plan-usage"),
+                rx.text(P.usage, id="plan-usage"),
                 spacing="1",
             ),
             spacing="9",
@@ -49,16 +52,16 @@ def _plan_card() -> rx.Component:
     )
 
 
-def _history_row(row: rx.Var) -> rx.Component:
+def _history_row(row: rx.Var[HistoryRow]) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(row["date"]),
-        rx.table.cell(row["ref"]),
-        rx.table.cell(row["plan"]),
+        rx.table.cell(row.date),
+        rx.table.cell(row.ref),
+        rx.table.cell(row.plan),
         rx.table.cell(amount_cell(row)),
-        rx.table.cell(row["method"]),
-        rx.table.cell(row["status"]),
-        rx.table.cell(refund_cell("subscription", row)),
-        id="row-" + row["ref"].to(str),
+        rx.table.cell(row.method),
+        rx.table.cell(row.status),
+        rx.table.cell(refund_cell(OrderKind.SUBSCRIPTION, row)),
+        id="row-" + row.ref,
     )
 
 

@@ -8,7 +8,9 @@ import logging
 
 import reflex as rx
 
+from zenmux_refunds.domain.vocabulary import RequestStatus
 from zenmux_refunds.services import auth, console, quotes, refunds, requests
+from zenmux_refunds.services.views import AuditLine, ConsoleRefundRow, RequestRow
 from zenmux_refunds.ui.auth_state import AuthState
 from zenmux_refunds.ui.components import pager
 from zenmux_refunds.ui.layout import page
@@ -19,15 +21,15 @@ PAGE_SIZE = 15
 
 class SupportState(AuthState):
     status_filter: str = "all"
-    refunds: list[dict] = []
+    refunds: list[ConsoleRefundRow] = []
     has_attention: bool = False  # a listed refund needs attention: show "Mark resolved"
     page: int = 1
     pages: int = 1
     total: int = 0
-    request_filter: str = "pending"
-    requests_rows: list[dict] = []
+    request_filter: str = RequestStatus.PENDING.value
+    requests_rows: list[RequestRow] = []
     trail_ref: str = ""
-    trail: list[dict] = []
+    trail: list[AuditLine] = []
     message: str = ""
     message_color: str = "green"
 
@@ -43,7 +45,7 @@ class SupportState(AuthState):
                                       page_size=PAGE_SIZE)
         self.refunds, self.total, self.pages, self.page = (result.rows, result.total,
                                                            result.pages, result.page)
-        self.has_attention = any(row["needs_attention"] for row in result.rows)
+        self.has_attention = any(row.needs_attention for row in result.rows)
         self.requests_rows = requests.list_for_support(agent_id, status=self.request_filter,
                                                        page_size=50).rows
 
@@ -81,7 +83,8 @@ class SupportState(AuthState):
         agent = self._agent_id()
         if agent is None:
             return
-        self.request_filter = value if value in ("pending", "approved", "denied", "all") else "pending"
+        self.request_filter = (value if value in requests.REQUEST_FILTERS
+                               else RequestStatus.PENDING.value)
         self._fill(agent)
 
     @rx.event
@@ -155,43 +158,43 @@ class SupportState(AuthState):
                   done=f"The Sandbox will {outcome} refunds of that {{result}} order.")
 
 
-def _refund_row(r: rx.Var) -> rx.Component:
+def _refund_row(r: rx.Var[ConsoleRefundRow]) -> rx.Component:
     S = SupportState
     return rx.table.row(
-        rx.table.cell(r["ref"]), rx.table.cell(r["account"]), rx.table.cell(r["order"]),
-        rx.table.cell(r["final"]),
-        rx.table.cell(rx.badge(r["status"], color_scheme=r["color"].to(str))),
-        rx.table.cell(r["source"]), rx.table.cell(r["requested"]),
+        rx.table.cell(r.ref), rx.table.cell(r.account), rx.table.cell(r.order),
+        rx.table.cell(r.final),
+        rx.table.cell(rx.badge(r.status, color_scheme=r.color)),
+        rx.table.cell(r.source), rx.table.cell(r.requested),
         rx.table.cell(rx.hstack(
             rx.button("Audit trail", size="1", variant="soft",
-                      on_click=S.show_trail(r["id"], r["ref"]), id="trail-" + r["ref"].to(str)),
-            rx.cond(r["can_retry"], rx.button("Retry", size="1", on_click=S.retry(r["id"]),
-                                              id="retry-" + r["ref"].to(str))),
-            rx.cond(r["can_cancel"], rx.button("Cancel", size="1", color_scheme="red",
-                                               on_click=S.cancel(r["id"]),
-                                               id="cancel-" + r["ref"].to(str))),
-            rx.cond(r["can_pay_out"], rx.button("Record payout", size="1", color_scheme="green",
-                                                on_click=S.pay_out(r["id"]),
-                                                id="payout-" + r["ref"].to(str))),
+                      on_click=S.show_trail(r.id, r.ref), id="trail-" + r.ref),
+            rx.cond(r.can_retry, rx.button("Retry", size="1", on_click=S.retry(r.id),
+                                           id="retry-" + r.ref)),
+            rx.cond(r.can_cancel, rx.button("Cancel", size="1", color_scheme="red",
+                                            on_click=S.cancel(r.id),
+                                            id="cancel-" + r.ref)),
+            rx.cond(r.can_pay_out, rx.button("Record payout", size="1", color_scheme="green",
+                                             on_click=S.pay_out(r.id),
+                                             id="payout-" + r.ref)),
             spacing="2")),
-        id="support-refund-" + r["ref"].to(str),
+        id="support-refund-" + r.ref,
     )
 
 
-def _request_row(r: rx.Var) -> rx.Component:
+def _request_row(r: rx.Var[RequestRow]) -> rx.Component:
     S = SupportState
     return rx.table.row(
-        rx.table.cell(r["ref"]), rx.table.cell(r["account"]),
-        rx.table.cell(r["purchase_at"], " · ", r["amount"]), rx.table.cell(r["order"]),
-        rx.table.cell(r["reason"]),
-        rx.table.cell(rx.text(r["due"], color_scheme=rx.cond(r["overdue"], "red", "gray"),
-                              weight=rx.cond(r["overdue"], "bold", "regular")),
-                      rx.cond(r["overdue"], rx.badge("Overdue", color_scheme="red"))),
-        rx.table.cell(rx.badge(r["status"])),
-        rx.table.cell(rx.cond(r["status"] == "Pending",
-                              rx.button("Approve", size="1", on_click=S.approve_request(r["id"]),
-                                        id="approve-" + r["ref"].to(str)))),
-        id="support-request-" + r["ref"].to(str),
+        rx.table.cell(r.ref), rx.table.cell(r.account),
+        rx.table.cell(r.purchase_at, " · ", r.amount), rx.table.cell(r.order),
+        rx.table.cell(r.reason),
+        rx.table.cell(rx.text(r.due, color_scheme=rx.cond(r.overdue, "red", "gray"),
+                              weight=rx.cond(r.overdue, "bold", "regular")),
+                      rx.cond(r.overdue, rx.badge("Overdue", color_scheme="red"))),
+        rx.table.cell(rx.badge(r.status)),
+        rx.table.cell(rx.cond(r.status == "Pending",
+                              rx.button("Approve", size="1", on_click=S.approve_request(r.id),
+                                        id="approve-" + r.ref))),
+        id="support-request-" + r.ref,
     )
 
 
@@ -206,7 +209,7 @@ def support_page() -> rx.Component:
         rx.cond(S.message != "", rx.callout(S.message, color_scheme=S.message_color,
                                             id="support-message")),
         rx.hstack(rx.heading("Refunds", size="4"),
-                  _select(S.status_filter, list(console.STATUSES), S.set_status_filter,
+                  _select(S.status_filter, [str(s) for s in console.STATUSES], S.set_status_filter,
                           "refund-filter"),
                   rx.button("Refresh", size="1", variant="soft", on_click=S.refresh),
                   spacing="3", align="center"),
@@ -223,8 +226,8 @@ def support_page() -> rx.Component:
                                                  id="resolve-pick"),
                                rx.select.content(rx.foreach(
                                    S.refunds, lambda r: rx.cond(
-                                       r["needs_attention"],
-                                       rx.select.item(r["ref"], value=r["id"].to(str))))),
+                                       r.needs_attention,
+                                       rx.select.item(r.ref, value=r.id.to(str))))),
                                name="refund_id"),
                 rx.input(name="note", placeholder="What was done (goes in the audit trail)",
                          width="24em", id="resolve-note"),
@@ -236,13 +239,13 @@ def support_page() -> rx.Component:
         rx.cond(S.trail_ref != "", rx.card(
             rx.text("Audit trail of ", S.trail_ref, weight="bold"),
             rx.foreach(S.trail, lambda e: rx.hstack(
-                rx.text(e["at"], size="1", white_space="nowrap"),
-                rx.text(e["actor"], size="1", weight="medium"),
-                rx.text(e["action"], size="1"), rx.text(e["change"], size="1"),
-                rx.text(e["detail"], size="1", color_scheme="gray"), spacing="3")),
+                rx.text(e.at, size="1", white_space="nowrap"),
+                rx.text(e.actor, size="1", weight="medium"),
+                rx.text(e.action, size="1"), rx.text(e.change, size="1"),
+                rx.text(e.detail, size="1", color_scheme="gray"), spacing="3")),
             width="100%", id="audit-trail")),
         rx.hstack(rx.heading("Email requests", size="4"),
-                  _select(S.request_filter, ["pending", "approved", "denied", "all"],
+                  _select(S.request_filter, [str(f) for f in requests.REQUEST_FILTERS],
                           S.set_request_filter, "request-filter"),
                   spacing="3", align="center"),
         rx.table.root(
@@ -256,8 +259,8 @@ def support_page() -> rx.Component:
                 rx.select.root(rx.select.trigger(placeholder="Request to deny", id="deny-pick"),
                                rx.select.content(rx.foreach(
                                    S.requests_rows, lambda r: rx.cond(
-                                       r["status"] == "Pending",
-                                       rx.select.item(r["ref"], value=r["id"].to(str))))),
+                                       r.status == "Pending",
+                                       rx.select.item(r.ref, value=r.id.to(str))))),
                                name="request_id"),
                 rx.input(name="note", placeholder="Reason the customer will see", width="24em",
                          id="deny-note"),
