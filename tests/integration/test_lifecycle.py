@@ -35,6 +35,16 @@ def _request_refund(account_ref: str, order_ref: str, dispatch) -> refunds.Appro
                                   actor=account.email, dispatch=dispatch)
 
 
+def _bank_transfer_request() -> int:
+    """paul's e-mail request for TOP-3004, paid by bank transfer (no provider)."""
+    filed = requests.file_request(
+        account_by_ref("paul").id, contact="paul@example.com",
+        purchase_at="2026-11-26 10:00", amount="10.00", unused_balance="$179.37",
+        reason="Paid by bank transfer by mistake")
+    with db.reading() as s:
+        return s.exec(select(EmailRequest.id).where(EmailRequest.ref == filed.ref)).one()
+
+
 def _sam() -> int:
     return account_by_ref("sam").id
 
@@ -109,12 +119,7 @@ def test_a_refused_request_dispatches_nothing(example_db):
 def test_a_refund_paid_by_hand_is_never_asked_about_again(example_db):
     """TOP-3004 was paid by bank transfer: the Manual provider is told once, then
     support pays it out; the reconciler does not ask it again (no "inquired" noise)."""
-    filed = requests.file_request(
-        account_by_ref("paul").id, contact="paul@example.com",
-        purchase_at="2026-11-26 10:00", amount="10.00", unused_balance="$179.37",
-        reason="Paid by bank transfer by mistake")
-    with db.reading() as s:
-        request_id = s.exec(select(EmailRequest.id).where(EmailRequest.ref == filed.ref)).one()
+    request_id = _bank_transfer_request()
     ref = requests.approve(_sam(), request_id)
     with db.reading() as s:
         refund = s.exec(select(Refund).where(Refund.ref == ref)).one()
@@ -192,12 +197,7 @@ def test_a_request_denied_while_it_is_approved_is_never_both(example_db, monkeyp
     Before issue 10 the request became Approved in a second transaction after the
     approval: this test failed with a refund made for a request shown Approved over
     the denial."""
-    filed = requests.file_request(
-        account_by_ref("paul").id, contact="paul@example.com",
-        purchase_at="2026-11-26 10:00", amount="10.00", unused_balance="$179.37",
-        reason="Paid by bank transfer by mistake")
-    with db.reading() as s:
-        request_id = s.exec(select(EmailRequest.id).where(EmailRequest.ref == filed.ref)).one()
+    request_id = _bank_transfer_request()
         refunds_before = len(s.exec(select(Refund)).all())
     real_approve = refunds.approve
 
