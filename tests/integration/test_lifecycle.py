@@ -198,6 +198,7 @@ def test_a_request_denied_while_it_is_approved_is_never_both(example_db, monkeyp
     approval: this test failed with a refund made for a request shown Approved over
     the denial."""
     request_id = _bank_transfer_request()
+    with db.reading() as s:
         refunds_before = len(s.exec(select(Refund)).all())
     real_approve = refunds.approve
 
