@@ -4,8 +4,8 @@ A member *is* its string (``RefundStatus.REFUNDING == "refunding"``), so the val
 database stores, the scenario files carry and the tests compare stay what they were;
 code names the member instead of repeating the literal. "kind" used to mean four
 things; each now has its own type: :class:`OrderKind` (what was paid for),
-:class:`RefundScope` (full or partial), ``LedgerKind`` (a ledger entry's cause,
-``services.ledger``) and the grant kinds of ``models.Grant``.
+:class:`RefundScope` (full or partial), :class:`LedgerKind` (a ledger entry's cause)
+and :class:`GrantKind` (a bonus grant's origin).
 """
 
 from __future__ import annotations
@@ -74,3 +74,41 @@ class RefundSource(StrEnum):
     EMAIL = "email"  # an e-mail request support approved
     SUPPORT = "support"  # support (a retry of a Failed refund)
     SCENARIO = "scenario"  # history loaded with a scenario; never sent to a provider
+
+
+class GrantKind(StrEnum):
+    """``Grant.kind``: where bonus credits came from."""
+
+    DISCOUNT = "discount"  # with a top-up order; forfeited when the order is refunded
+    GIFT = "gift"
+    REFERRAL = "referral"
+    INSURANCE = "insurance"
+
+
+class LedgerKind(StrEnum):
+    """``LedgerEntry.kind``: why a wallet bucket moved."""
+
+    TOPUP = "topup"
+    DISCOUNT = "discount"
+    GIFT = "gift"
+    REFERRAL = "referral"
+    INSURANCE = "insurance"
+    ADJUSTMENT = "adjustment"
+    USAGE = "usage"
+    REFUND = "refund"
+    REFUND_REVERSAL = "refund_reversal"
+    FORFEIT = "forfeit"
+    FORFEIT_REVERSAL = "forfeit_reversal"
+    CLAWBACK = "clawback"
+    CLAWBACK_REVERSAL = "clawback_reversal"
+
+    @property
+    def reversal(self) -> LedgerKind | None:
+        """The kind that undoes an entry of this kind when its refund ends Failed or
+        Canceled (None: entries of this kind are never reversed)."""
+        return _REVERSALS.get(self)
+
+
+_REVERSALS = {LedgerKind.REFUND: LedgerKind.REFUND_REVERSAL,
+              LedgerKind.FORFEIT: LedgerKind.FORFEIT_REVERSAL,
+              LedgerKind.CLAWBACK: LedgerKind.CLAWBACK_REVERSAL}

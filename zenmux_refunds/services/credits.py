@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from zenmux_refunds import clock, db
 from zenmux_refunds.domain import money
-from zenmux_refunds.domain.vocabulary import OrderKind, RewardStatus
+from zenmux_refunds.domain.vocabulary import LedgerKind, OrderKind, RewardStatus
 from zenmux_refunds.models import (
     Account,
     LedgerEntry,
@@ -33,23 +33,26 @@ from zenmux_refunds.services.views import (
 # Ledger kinds as the customer reads them; "topup" entries are shown as their orders
 # and per-call "usage" entries only in the breakdown (they are many).
 KIND_LABELS = {
-    "discount": "Discount", "gift": "Gift", "referral": "Referral", "insurance": "Insurance",
-    "adjustment": "Adjustment", "refund": "Refund", "refund_reversal": "Refund reversed",
-    "forfeit": "Forfeit", "forfeit_reversal": "Forfeit reversed", "clawback": "Clawback",
-    "clawback_reversal": "Clawback reversed", "usage": "Usage", "topup": "Top-up",
+    LedgerKind.DISCOUNT: "Discount", LedgerKind.GIFT: "Gift", LedgerKind.REFERRAL: "Referral",
+    LedgerKind.INSURANCE: "Insurance", LedgerKind.ADJUSTMENT: "Adjustment",
+    LedgerKind.REFUND: "Refund", LedgerKind.REFUND_REVERSAL: "Refund reversed",
+    LedgerKind.FORFEIT: "Forfeit", LedgerKind.FORFEIT_REVERSAL: "Forfeit reversed",
+    LedgerKind.CLAWBACK: "Clawback", LedgerKind.CLAWBACK_REVERSAL: "Clawback reversed",
+    LedgerKind.USAGE: "Usage", LedgerKind.TOPUP: "Top-up",
 }
 BREAKDOWN = [
-    ("Top-ups", ("topup",)),
-    ("Bonuses (Discount)", ("discount",)),
-    ("Gifts", ("gift",)),
-    ("Referrals", ("referral",)),
-    ("Compensations (Insurance)", ("insurance",)),
-    ("Adjustments", ("adjustment",)),
-    ("Usage", ("usage",)),
-    ("Refunds", ("refund", "refund_reversal")),
-    ("Forfeits", ("forfeit", "forfeit_reversal", "clawback", "clawback_reversal")),
+    ("Top-ups", (LedgerKind.TOPUP,)),
+    ("Bonuses (Discount)", (LedgerKind.DISCOUNT,)),
+    ("Gifts", (LedgerKind.GIFT,)),
+    ("Referrals", (LedgerKind.REFERRAL,)),
+    ("Compensations (Insurance)", (LedgerKind.INSURANCE,)),
+    ("Adjustments", (LedgerKind.ADJUSTMENT,)),
+    ("Usage", (LedgerKind.USAGE,)),
+    ("Refunds", (LedgerKind.REFUND, LedgerKind.REFUND_REVERSAL)),
+    ("Forfeits", (LedgerKind.FORFEIT, LedgerKind.FORFEIT_REVERSAL, LedgerKind.CLAWBACK,
+                  LedgerKind.CLAWBACK_REVERSAL)),
 ]
-_LISTED_OUT = ("topup", "usage")
+_LISTED_OUT = (LedgerKind.TOPUP, LedgerKind.USAGE)
 REWARD_COLORS = {RewardStatus.PENDING: "blue", RewardStatus.GRANTED: "green",
                  RewardStatus.REVOKED: "gray"}
 
@@ -147,7 +150,7 @@ def _entry_row(entry: LedgerEntry, refund: Refund | None) -> TransactionRow:
         ref=refund.ref if refund else "", amount=_signed(entry.amount_micros),
         type=KIND_LABELS.get(entry.kind, entry.kind.replace("_", " ").capitalize()),
         description=entry.description, is_order=False,
-        tag=billing.status_tag(refund) if entry.kind == "refund" else NO_TAG,
+        tag=billing.status_tag(refund) if entry.kind == LedgerKind.REFUND else NO_TAG,
         button=NO_BUTTON,
     )
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from zenmux_refunds.config import settings
 from zenmux_refunds.domain import policy
 from zenmux_refunds.domain.forfeits import REVOCABLE, discount_forfeit
-from zenmux_refunds.domain.vocabulary import OrderKind
+from zenmux_refunds.domain.vocabulary import GrantKind, OrderKind, RefundScope
 from zenmux_refunds.models import (
     Account,
     Grant,
@@ -80,7 +80,7 @@ def facts_for(session: Session, account: Account, kind: str, order, *,
         paid_at=order.paid_at,
         already_refunded_cents=sum(r.gross_cents for r in paid),
         refund_in_progress=any(r.status == "refunding" for r in refunds),
-        full_refund_done=any(r.kind == "full" for r in paid),
+        full_refund_done=any(r.kind == RefundScope.FULL for r in paid),
     )
     if kind == SUBSCRIPTION:
         return policy.OrderFacts(kind=SUBSCRIPTION, gift=order.gift, channel=order.channel,
@@ -99,7 +99,7 @@ def discount_left(session: Session, order: TopupOrder) -> tuple[Grant | None, in
     """The order's Discount bonus grant and what a refund would forfeit of it now: the
     part not yet forfeited, up to the bonus balance that is left."""
     grant = session.exec(
-        select(Grant).where(Grant.order_id == order.id, Grant.kind == "discount")
+        select(Grant).where(Grant.order_id == order.id, Grant.kind == GrantKind.DISCOUNT)
     ).first()
     if grant is None:
         return None, 0

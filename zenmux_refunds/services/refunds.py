@@ -62,6 +62,7 @@ from zenmux_refunds.domain import money, policy
 from zenmux_refunds.domain import forfeits, vocabulary
 from zenmux_refunds.domain.vocabulary import (
     Attention,
+    LedgerKind,
     OrderKind,
     RefundScope,
     RefundSource,
@@ -91,8 +92,7 @@ PAID_AFTER_CLOSE = Attention.PAID_AFTER_CLOSE
 # attentions that end by themselves when the refund ends (the provider answered)
 _OPEN_WHILE_REFUNDING = (Attention.STUCK, Attention.REQUIRES_ACTION)
 # kinds of ledger entries an approval writes, and the kind that undoes each
-_REVERSAL = {"refund": "refund_reversal", "forfeit": "forfeit_reversal",
-             "clawback": "clawback_reversal"}
+_REVERSED = tuple(kind for kind in LedgerKind if kind.reversal is not None)
 
 
 class RefundRefused(ValueError):
@@ -311,14 +311,14 @@ def apply_topup_effects(s: Session, account_id: int, order: TopupOrder, refund: 
     """Debit the refundable amount, forfeit the order's Discount bonus (up to what is
     left), revoke its referral reward (clawing back a granted one)."""
     ledger.post(s, account_id=account_id, bucket=ledger.TOPUP,
-                amount_micros=-money.cents_to_micros(refund.gross_cents), kind="refund",
+                amount_micros=-money.cents_to_micros(refund.gross_cents), kind=LedgerKind.REFUND,
                 at=now, description=f"Refund {refund.ref} of {order.ref}",
                 order_id=order.id, refund_id=refund.id)
     grant, left = quotes.discount_left(s, order)
     if grant is not None:
         if left > 0:
             ledger.post(s, account_id=account_id, bucket=ledger.BONUS, amount_micros=-left,
-                        kind="forfeit", at=now,
+                        kind=LedgerKind.FORFEIT, at=now,
                         description=f"Discount bonus of {order.ref} forfeited",
                         order_id=order.id, refund_id=refund.id, grant_id=grant.id)
             grant.forfeited_micros += left
@@ -333,7 +333,7 @@ def apply_topup_effects(s: Session, account_id: int, order: TopupOrder, refund: 
                                               referrer_bonus_micros=bonus)
             if clawed > 0:
                 ledger.post(s, account_id=reward.referrer_id, bucket=ledger.BONUS,
-                            amount_micros=-clawed, kind="clawback", at=now,
+                            amount_micros=-clawed, kind=LedgerKind.CLAWBACK, at=now,
                             description=f"Referral reward for {order.ref} clawed back",
                             refund_id=refund.id, grant_id=reward.grant_id)
         audit(s, refund, actor="system", action="referral_revoked", at=now,
@@ -477,14 +477,14 @@ def resolve_attention(refund_id: int, *, actor: str, note_text: str) -> str:
 
 def _reverse_effects(s: Session, refund: Refund, now: datetime) -> None:
     entries = s.exec(select(LedgerEntry).where(LedgerEntry.refund_id == refund.id,
-                                               LedgerEntry.kind.in_(tuple(_REVERSAL)))
+                                               LedgerEntry.kind.in_(_REVERSED))
                      .order_by(LedgerEntry.id)).all()
     for entry in entries:
         ledger.post(s, account_id=entry.account_id, bucket=entry.bucket,
-                    amount_micros=-entry.amount_micros, kind=_REVERSAL[entry.kind], at=now,
+                    amount_micros=-entry.amount_micros, kind=LedgerKind(entry.kind).reversal, at=now,
                     description=f"Reversal: {entry.description}", order_id=entry.order_id,
                     refund_id=refund.id, grant_id=entry.grant_id, allow_negative=True)
-        if entry.kind == "forfeit" and entry.grant_id is not None:
+        if entry.kind == LedgerKind.FORFEIT and entry.grant_id is not None:
             grant = s.get(Grant, entry.grant_id)
             grant.forfeited_micros += entry.amount_micros  # entry is negative
             s.add(grant)

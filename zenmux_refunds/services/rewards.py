@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from zenmux_refunds import clock, db
-from zenmux_refunds.domain.vocabulary import RewardStatus
+from zenmux_refunds.domain.vocabulary import GrantKind, LedgerKind, RewardStatus
 from zenmux_refunds.models import Grant, ReferralReward, TopupOrder
 from zenmux_refunds.services import ledger
 
@@ -17,13 +17,13 @@ def grant(session: Session, reward: ReferralReward, at: datetime) -> None:
     """Grant a pending reward now (the caller holds the referrer's lock)."""
     if reward.status != RewardStatus.PENDING:
         return
-    row = Grant(account_id=reward.referrer_id, kind="referral",
+    row = Grant(account_id=reward.referrer_id, kind=GrantKind.REFERRAL,
                 amount_micros=reward.amount_micros, at=at)
     session.add(row)
     session.flush()
     order_ref = session.exec(select(TopupOrder.ref).where(TopupOrder.id == reward.order_id)).one()
     ledger.post(session, account_id=reward.referrer_id, bucket=ledger.BONUS,
-                amount_micros=reward.amount_micros, kind="referral", at=at,
+                amount_micros=reward.amount_micros, kind=LedgerKind.REFERRAL, at=at,
                 description=f"Referral reward for {order_ref}", grant_id=row.id)
     reward.status, reward.grant_id, reward.updated_at = RewardStatus.GRANTED, row.id, at
     session.add(reward)

@@ -28,7 +28,7 @@ from argon2.exceptions import InvalidHashError
 
 from zenmux_refunds.config import PROJECT_ROOT, ConfigError, parse_instant
 from zenmux_refunds.domain import money
-from zenmux_refunds.domain.vocabulary import RefundScope, RefundStatus
+from zenmux_refunds.domain.vocabulary import GrantKind, RefundScope, RefundStatus
 from zenmux_refunds.services import auth, usage
 
 SCENARIO_DIR = PROJECT_ROOT / "scenarios"
@@ -36,7 +36,7 @@ PLANS = ("Pro", "Max", "Ultra")
 PAYMENT_STATUSES = ("paid", "pending", "failed")
 REFUND_STATUSES = tuple(RefundStatus)
 REFUND_SCOPES = tuple(RefundScope)
-GRANT_KINDS = ("gift", "referral", "insurance")
+GRANT_KINDS = (GrantKind.GIFT, GrantKind.REFERRAL, GrantKind.INSURANCE)  # discount: with an order
 
 
 class ScenarioError(ValueError):

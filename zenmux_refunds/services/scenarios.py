@@ -29,6 +29,8 @@ from zenmux_refunds.config import settings
 from zenmux_refunds.domain import money, policy
 from zenmux_refunds.domain.recorded_refund import recorded_refund
 from zenmux_refunds.domain.vocabulary import (
+    GrantKind,
+    LedgerKind,
     OrderKind,
     RefundScope,
     RefundSource,
@@ -253,15 +255,15 @@ class _World:
         if item.status != "paid":
             return
         ledger.post(self.s, account_id=acct.id, bucket=ledger.TOPUP,
-                    amount_micros=item.amount_cents * money.MICROS_PER_CENT, kind="topup",
+                    amount_micros=item.amount_cents * money.MICROS_PER_CENT, kind=LedgerKind.TOPUP,
                     at=at, description=f"Top-up {item.ref}", order_id=row.id)
         if item.bonus_micros:
-            grant = Grant(account_id=acct.id, kind="discount", amount_micros=item.bonus_micros,
+            grant = Grant(account_id=acct.id, kind=GrantKind.DISCOUNT, amount_micros=item.bonus_micros,
                           at=at, order_id=row.id)
             self.s.add(grant)
             self.s.flush()
             ledger.post(self.s, account_id=acct.id, bucket=ledger.BONUS,
-                        amount_micros=item.bonus_micros, kind="discount", at=at,
+                        amount_micros=item.bonus_micros, kind=LedgerKind.DISCOUNT, at=at,
                         description=f"Discount bonus with {item.ref}", order_id=row.id,
                         grant_id=grant.id)
         if item.referrer is not None:
@@ -287,7 +289,7 @@ class _World:
     def _on_adjust(self, acct: Account, item: AdjustmentIn, at, events, index) -> None:
         try:
             ledger.post(self.s, account_id=acct.id, bucket=ledger.TOPUP,
-                        amount_micros=item.amount_micros, kind="adjustment", at=at,
+                        amount_micros=item.amount_micros, kind=LedgerKind.ADJUSTMENT, at=at,
                         description=item.note)
         except ledger.LedgerError:
             self._fail(f"{item.path}.amount", "this adjustment would overdraw the top-up wallet")

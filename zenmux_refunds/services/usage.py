@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from zenmux_refunds import clock, db
 from zenmux_refunds.config import ConfigError, parse_instant
 from zenmux_refunds.domain import wallet
+from zenmux_refunds.domain.vocabulary import LedgerKind
 from zenmux_refunds.domain.money import MoneyError, parse_money
 from zenmux_refunds.models import Account, SubscriptionPayment, TopupOrder, UsageRecord
 from zenmux_refunds.services import ledger
@@ -92,11 +93,11 @@ def _draw_credits(
         raise ledger.LedgerError("usage would overdraw the wallet")
     if split.from_bonus_micros:
         ledger.post(session, account_id=account_id, bucket=ledger.BONUS,
-                    amount_micros=-split.from_bonus_micros, kind="usage", at=at,
+                    amount_micros=-split.from_bonus_micros, kind=LedgerKind.USAGE, at=at,
                     description="API usage", usage_id=usage_id)
     if split.from_topup_micros:
         ledger.post(session, account_id=account_id, bucket=ledger.TOPUP,
-                    amount_micros=-split.from_topup_micros, kind="usage", at=at,
+                    amount_micros=-split.from_topup_micros, kind=LedgerKind.USAGE, at=at,
                     description="API usage", usage_id=usage_id, allow_negative=True)
 
 
