@@ -340,3 +340,43 @@ def test_one_call_reported_twice_at_once_counts_once(world, monkeypatch):
         assert ledger.balances(s, uma.id).topup_micros == 49 * money.MICROS_PER_DOLLAR
         assert s.exec(select(sa.func.count()).select_from(UsageRecord)
                       .where(UsageRecord.call_id == "call-retried")).one() == 1
+
+
+# ---------------------------------------------------------------- two verdicts at once
+
+
+def test_two_failed_verdicts_at_once_reverse_the_refund_once(world, monkeypatch):
+    """Stripe's webhook and the reconciler deliver "failed" for one refund at the same
+    moment: the first reverses the approval's effects, the second waits at the lock,
+    then finds the refund Failed and changes nothing. (Without the lock in ``finish``
+    on PostgreSQL both read Refunding and both reverse: uma's $50 comes back twice.)"""
+    from zenmux_refunds.providers import Outcome
+
+    before = _balances_micros("uma")
+    approved = _approve("uma", "UM-1")()
+    assert _balances_micros("uma") != before
+    hold = Hold()
+    hold.point(monkeypatch, refunds, "_reverse_effects")
+
+    def verdict(actor: str):
+        return lambda: refunds.finish(approved.refund_id, Outcome.FAILED, actor=actor,
+                                      detail="refused by the card issuer")
+
+    one, two = hold.race(("_reverse_effects", verdict("provider:stripe")),
+                         ("_reverse_effects", verdict("system:reconciler")))
+    _raise_errors([one, two])
+    assert (one, two) == ("failed", "failed")
+    _assert_books("uma", hold)
+    assert _balances_micros("uma") == before, (
+        f"the refund was reversed twice (transactions met: {hold.met})")
+    with db.reading() as s:
+        reversals = s.exec(select(sa.func.count()).select_from(LedgerEntry).where(
+            LedgerEntry.refund_id == approved.refund_id,
+            LedgerEntry.kind == "refund_reversal")).one()
+    assert reversals == 1
+
+
+def _balances_micros(account_ref: str) -> tuple[int, int]:
+    with db.reading() as s:
+        held = ledger.balances(s, _account(account_ref).id)
+    return held.topup_micros, held.bonus_micros
