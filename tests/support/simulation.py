@@ -61,10 +61,12 @@ Invariants, after every step
                   and that we hold as Canceled or Failed is flagged
                   ``attention == "paid_after_close"``; and a refund we hold as Canceled
                   was never received by the provider (cancel is for unsent refunds)
-    5 reversal    a Failed or Canceled refund's ledger entries sum to zero per wallet
+    5 effects     a Failed or Canceled refund's ledger entries sum to zero per wallet
                   bucket (its effects reversed exactly, once), an open or Refunded one
-                  has no reversal entries, and no referral reward stays revoked by a
-                  closed refund
+                  has no reversal entries; no referral reward stays revoked by a
+                  closed refund; a subscription payment with an open full refund gives
+                  no account its plan; a Discount grant's ``forfeited_micros`` equals
+                  its forfeit entries net of their reversals
 and at the end, after the provider turns honest (it settles every pending refund and
 stops failing calls), the leases expire and the reconciler runs again:
     6 terminal    every refund that can reach a provider is terminal. Excluded: refunds
@@ -106,6 +108,8 @@ from zenmux_refunds.config import parse_instant
 from zenmux_refunds.domain.policy import ONLINE_CHANNELS
 from zenmux_refunds.models import (
     Account,
+    CurrentPlan,
+    Grant,
     LedgerEntry,
     ReferralReward,
     Refund,
@@ -120,7 +124,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEMO_SCENARIO = PROJECT_ROOT / "scenarios" / "demo.json"
 SCENARIO_NOW = "2026-11-26T12:00:00Z"  # demo.json's now: ZENMUX_NOW during a run
 SIM_ACTOR = "provider:sim"
-INVARIANTS = ("ledger", "paid_out", "one_open", "money_out", "reversal")
+INVARIANTS = ("ledger", "paid_out", "one_open", "money_out", "effects")
 FINAL_INVARIANT = "terminal"
 
 OP_WEIGHTS = {
@@ -202,13 +206,14 @@ class SimProvider:
     def arm_crash(self) -> None:
         self._local.crash = True
 
-    def disarm(self) -> tuple[bool, str | None]:
-        """(crashed during the call, the outcome last answered to this thread)."""
+    def disarm(self) -> tuple[bool, list[tuple[int, str]]]:
+        """(crashed during a call, the answers this thread was given since the last
+        disarm: refund id and outcome), and forget both."""
         crashed = getattr(self._local, "crashed", False)
-        answered = getattr(self._local, "answered", None)
+        answers = getattr(self._local, "answers", [])
         self._local.crash = self._local.crashed = False
-        self._local.answered = None
-        return crashed, answered
+        self._local.answers = []
+        return crashed, answers
 
     def dead(self) -> bool:
         return getattr(self._local, "crashed", False)
@@ -245,7 +250,8 @@ class SimProvider:
         if lost:
             self.faults["executed, answer lost (timeout)"] += 1
             raise ProviderError("sim: timed out after the provider acted")
-        self._local.answered = outcome.value
+        self._local.answers = getattr(self._local, "answers", []) + [
+            (request.refund_id, outcome.value)]
         return ProviderResult(outcome, f"sim_{request.idempotency_key}",
                               f"sim: {known.state} ({'submit' if first else 'inquire'})")
 
@@ -401,6 +407,7 @@ class Stats:
     provider_faults: Counter = field(default_factory=Counter)
     final_status: Counter = field(default_factory=Counter)
     attention: int = 0
+    attention_unpaid: int = 0  # flagged, though the provider holds the refund failed
     seconds: float = 0.0
     notes: set = field(default_factory=set)
     log: list = field(default_factory=list)  # one seed's op log (not merged)
@@ -411,6 +418,7 @@ class Stats:
         self.checks += other.checks
         self.seconds += other.seconds
         self.attention += other.attention
+        self.attention_unpaid += other.attention_unpaid
         for name in ("ops", "outcomes", "refusals", "provider_faults", "final_status"):
             getattr(self, name).update(getattr(other, name))
         self.notes |= other.notes
@@ -429,7 +437,9 @@ class Stats:
                  f"  outcomes:  {fmt(self.outcomes)}",
                  f"  refusals:  {fmt(self.refusals)}",
                  f"  provider:  {fmt(self.provider_faults)}",
-                 f"  final:     {fmt(self.final_status)}; paid_after_close flags: {self.attention}"]
+                 f"  final:     {fmt(self.final_status)}; paid_after_close flags: "
+                 f"{self.attention} ({self.attention_unpaid} of them on refunds the provider "
+                 "did not pay: a stale 'succeeded' delivered after 'failed')"]
         lines += [f"  note:      {n}" for n in sorted(self.notes)]
         return "\n".join(lines)
 
@@ -559,13 +569,17 @@ class Simulation:
         with db.reading() as s:
             return dict(s.exec(select(Refund.id, Refund.status)).all())
 
-    def _pick_refund(self, wanted: tuple[str, ...], share: float = 0.85) -> RefundInfo | None:
-        """Mostly a refund in one of the ``wanted`` statuses, else any (a stale click)."""
-        if not self.refunds:
+    def _pick_refund(self, wanted: tuple[str, ...], share: float = 0.85, *,
+                     ours: bool = False) -> RefundInfo | None:
+        """Mostly a refund in one of the ``wanted`` statuses, else any (a stale click).
+        ``ours``: only refunds approved during the run (the services send only what
+        they approved; the reconciler leaves the scenario's alone)."""
+        candidates = [r for r in self.refunds if not ours or r.label.startswith("R")]
+        if not candidates:
             return None
         statuses = self._statuses()
-        fitting = [r for r in self.refunds if statuses.get(r.id) in wanted]
-        pool = fitting if fitting and self.rng.random() < share else self.refunds
+        fitting = [r for r in candidates if statuses.get(r.id) in wanted]
+        pool = fitting if fitting and self.rng.random() < share else candidates
         return self.rng.choice(pool)
 
     def _pick_order(self) -> OrderInfo:
@@ -600,10 +614,10 @@ class Simulation:
         return {"order": order, "window_at": asked, "then_send": self.rng.random() < 0.6}
 
     def _draw_send(self) -> dict:
-        return {"refund": self._pick_refund((refunds.REFUNDING,), 0.7)}
+        return {"refund": self._pick_refund((refunds.REFUNDING,), 0.7, ours=True)}
 
     def _draw_send_crash(self) -> dict:
-        return {"refund": self._pick_refund((refunds.REFUNDING,), 0.95)}
+        return {"refund": self._pick_refund((refunds.REFUNDING,), 0.95, ours=True)}
 
     def _draw_reconcile(self) -> dict:
         return {"force": self.rng.random() < 0.8}
@@ -678,20 +692,26 @@ class Simulation:
     def _label(self, refund: RefundInfo | None) -> str:
         return f"{refund.label}[{refund.order.ref}]" if refund else "-"
 
+    def _answers_reached_us(self) -> None:
+        """The provider's answers to this thread's calls were recorded (the call that
+        asked returned normally): a "succeeded" among them has reached us."""
+        crashed, answers = self.provider.disarm()
+        assert not crashed
+        with self.lock:
+            self.reached.update(rid for rid, outcome in answers
+                                if outcome == Outcome.SUCCEEDED.value)
+
     def _send(self, refund_id: int, *, crash: bool = False) -> str:
-        """``refunds.send``, noting a "succeeded" that reached us."""
+        """``refunds.send``; optionally the process dies during the provider call."""
+        self.provider.disarm()
         if crash:
             self.provider.arm_crash()
         try:
             status = refunds.send(refund_id)
         except SimulatedCrash:
-            self.provider.disarm()
+            self.provider.disarm()  # what it answered never reached us
             return "died in the provider call (the process)"
-        crashed, answered = self.provider.disarm()
-        assert not crashed
-        if answered == Outcome.SUCCEEDED.value:
-            with self.lock:
-                self.reached.add(refund_id)
+        self._answers_reached_us()
         return status
 
     def _approved(self, approved: refunds.Approved, then_send: bool) -> str:
@@ -724,6 +744,7 @@ class Simulation:
     def _op_reconcile(self, force: bool) -> str:
         self.provider.disarm()
         asked = refunds.process_refunding(force=force)
+        self._answers_reached_us()
         return f"asked about {asked}"
 
     def _op_provider_step(self, pick) -> str:
@@ -847,6 +868,15 @@ class Simulation:
                                           LedgerEntry.bucket, LedgerEntry.kind)).all()
             revoked = s.exec(select(ReferralReward.id, ReferralReward.revoked_by_refund_id)
                              .where(ReferralReward.revoked_by_refund_id.is_not(None))).all()
+            plans = dict(s.exec(select(CurrentPlan.payment_id, CurrentPlan.account_id)
+                                .where(CurrentPlan.payment_id.is_not(None))).all())
+            forfeits = s.exec(select(Grant.id, Grant.forfeited_micros,
+                                     sa.func.coalesce(sa.func.sum(LedgerEntry.amount_micros), 0))
+                              .outerjoin(LedgerEntry, sa.and_(
+                                  LedgerEntry.grant_id == Grant.id,
+                                  LedgerEntry.kind.in_(("forfeit", "forfeit_reversal"))))
+                              .where(Grant.kind == "discount")
+                              .group_by(Grant.id, Grant.forfeited_micros)).all()
         # the simulation's memory, read after the database (both only move forward)
         provider = self.provider.snapshot()
         paid_orders = self.provider.paid_by_order()
@@ -909,17 +939,27 @@ class Simulation:
             if closed:
                 for (r, account_id, bucket), net in nets.items():
                     if r == rid and net != 0:
-                        problems.append(f"reversal: {self._label(self.by_id.get(rid))} is "
+                        problems.append(f"effects: {self._label(self.by_id.get(rid))} is "
                                         f"{status} but its {bucket} entries on account "
                                         f"{account_id} sum to {net}, not 0")
             elif any(k.endswith("_reversal") for k in reversal_kinds.get(rid, ())):
-                problems.append(f"reversal: {self._label(self.by_id.get(rid))} is {status} "
+                problems.append(f"effects: {self._label(self.by_id.get(rid))} is {status} "
                                 f"but has reversal entries {sorted(reversal_kinds[rid])}")
         statuses = {r[0]: r[1] for r in rows}
         for reward_id, rid in revoked:
             if statuses.get(rid) in (refunds.CANCELED, refunds.FAILED):
-                problems.append(f"reversal: referral reward {reward_id} stays revoked by "
+                problems.append(f"effects: referral reward {reward_id} stays revoked by "
                                 f"{self._label(self.by_id.get(rid))}, which is {statuses[rid]}")
+        for (rid, status, kind, _a, _s, _f, _c, okind, sub_id, _t) in rows:
+            if (okind == quotes.SUBSCRIPTION and sub_id in plans and kind == "full"
+                    and status in (refunds.REFUNDING, refunds.REFUNDED)):
+                problems.append(f"effects: {self._label(self.by_id.get(rid))} is {status} "
+                                f"but the payment it refunds still gives account "
+                                f"{plans[sub_id]} its plan")
+        for grant_id, forfeited, entries in forfeits:
+            if forfeited != -int(entries):
+                problems.append(f"effects: Discount grant {grant_id} says "
+                                f"{forfeited} forfeited, its ledger entries {-int(entries)}")
         # 6 terminal (the end only)
         if final:
             channel_of = {r.id: r.order.channel for r in self.refunds}
@@ -979,7 +1019,9 @@ class Simulation:
         lease = timedelta(seconds=4 * config.settings().provider_timeout_seconds + 5)
         for _ in range(3):
             self.clock.advance(lease.total_seconds() + 1)
+            self.provider.disarm()
             asked = refunds.process_refunding(force=True)
+            self._answers_reached_us()
             self.log.append(f"#end     reconcile (honest provider, leases expired): asked {asked}")
             if not asked:
                 break
@@ -1025,10 +1067,13 @@ class Simulation:
             raise InvariantViolation(f"the simulated provider was never called: replacing "
                                      f"{self.where} did not reach the services")
         with db.reading() as s:
-            ours = s.exec(select(Refund.status, Refund.attention)
+            ours = s.exec(select(Refund.id, Refund.status, Refund.attention)
                           .where(Refund.source != "scenario")).all()
-        self.stats.final_status.update(status for status, _attention in ours)
-        self.stats.attention = sum(a == refunds.PAID_AFTER_CLOSE for _s, a in ours)
+        paid = self.provider.snapshot()
+        self.stats.final_status.update(status for _id, status, _attention in ours)
+        flagged = [rid for rid, _s, a in ours if a == refunds.PAID_AFTER_CLOSE]
+        self.stats.attention = len(flagged)
+        self.stats.attention_unpaid = sum(paid.get(rid, ("",))[0] != "paid" for rid in flagged)
         self.stats.log = list(self.log)
         return self.stats
 
