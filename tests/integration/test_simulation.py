@@ -18,10 +18,11 @@ import pytest
 
 from tests.support import simulation
 
-DETERMINISTIC_SEEDS = simulation.parse_seeds(os.environ.get("ZENMUX_SIM_SEEDS", "1-8"))
+DETERMINISTIC_SEEDS = simulation.parse_seeds(os.environ.get("ZENMUX_SIM_SEEDS", "1-6"))
 THREADED_SEEDS = [1001, 1002]
 THREADS = 3
 STEPS = int(os.environ.get("ZENMUX_SIM_STEPS", "150"))
+_totals: dict[str, simulation.Stats] = {}  # per backend, for the summary line
 
 
 def _backend(url: str) -> str:
@@ -44,11 +45,17 @@ def _run(seeds: list[int], *, threads: int, url: str, monkeypatch) -> simulation
 
 
 def _announce(capsys, stats: simulation.Stats, url: str, mode: str) -> None:
-    """The summary line, on the terminal even without -s."""
+    """The summary lines, on the terminal even without -s: this test's, and the
+    backend's so far (deterministic and threaded seeds together)."""
+    backend = _backend(url)
+    total = _totals.setdefault(backend, simulation.Stats())
+    total.merge(stats)
     with capsys.disabled():
-        print(f"\n{stats.line(_backend(url))} [{mode}]")
+        print(f"\n{stats.line(backend)} [{mode}]")
+        if total.seeds != stats.seeds:
+            print(total.line(backend) + " [all]")
         if os.environ.get("ZENMUX_SIM_VERBOSE"):
-            print(stats.report(_backend(url)))
+            print(stats.report(backend))
 
 
 def test_deterministic_seeds_keep_every_invariant(database_url, frozen_now, monkeypatch,
