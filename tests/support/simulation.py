@@ -39,7 +39,8 @@ reason. Any other exception fails the run.
 The payment provider is an outside party, so it is simulated (``SimProvider``): it keys
 every refund by our idempotency key, exactly as real providers deduplicate, decides
 each refund's fate from the seed when it first hears of it — pay, fail, pay then fail,
-or stay pending —, sometimes answers at once, sometimes times out (before or after
+stay pending, and rarely fail then pay anyway (a provider contradicting itself: the
+case ``paid_after_close`` exists for) —, sometimes answers at once, sometimes times out (before or after
 executing the request), and keeps what it actually paid per order. It serves the
 online channels; manual channels (bank transfer) keep the real ManualProvider, so that
 support's payout by hand is what pays them. It is installed by replacing
@@ -54,7 +55,10 @@ Invariants, after every step
     1 ledger      every wallet's stored balances equal the sums of its ledger entries
     2 paid_out    per order, what the provider paid out (plus support's payouts by
                   hand) is at most what the order was charged, in the charged
-                  currency's minor units; and each payment is the refund's final_minor
+                  currency's minor units; and each payment is the refund's final_minor.
+                  Exempt: an order one of whose refunds the provider said failed and
+                  then paid anyway (nothing of ours can stop that; invariant 4 asks
+                  that it be flagged)
     3 one_open    no order has two open refunds (Refunding, or Refunded in full)
     4 money_out   a refund the provider paid (and still holds paid) whose "succeeded"
                   has reached us (``finish`` called with it, or ``send`` returned it)
@@ -79,9 +83,9 @@ the same outcomes (the log names refunds by their order of creation, R1, R2, …
 database id). ``threads>1`` runs the schedule from several worker threads, each taking
 the next operation and checking the invariants after it, concurrently with the others:
 the interleaving is not reproducible, only the seed's choices are. Every invariant is
-read in one snapshot (REPEATABLE READ on PostgreSQL; one read transaction on SQLite),
-database first and the simulation's own memory (provider, verdicts delivered) after,
-both of which only move forward, so a concurrent step cannot fake a violation.
+read in one snapshot (REPEATABLE READ on PostgreSQL; one read transaction on SQLite);
+the verdicts delivered are read before it and the provider's state after it (see
+``check``), so that a concurrent step cannot fake a violation.
 """
 
 from __future__ import annotations
@@ -134,7 +138,7 @@ OP_WEIGHTS = {
     "payout": 2, "usage": 10, "tick": 6,
 }
 # The provider's fate for a refund, decided from the seed when it first hears of it.
-FATES = {"pay": 50, "fail": 15, "pay_then_fail": 15, "pending": 20}
+FATES = {"pay": 50, "fail": 15, "pay_then_fail": 15, "pending": 20, "fail_then_pay": 3}
 PROVIDER_FAULT = 0.08  # share of calls that time out before the provider acts
 PROVIDER_LOST_ANSWER = 0.06  # share of calls it executes, then times out anyway
 ANSWER_AT_ONCE = 0.35  # share of first submissions the provider settles at once
@@ -269,9 +273,11 @@ class SimProvider:
     def _advance(self, known: ProviderRefund) -> bool:
         """Move a refund one step along its fate; whether it moved."""
         if known.state == "pending" and known.fate != "pending":
-            known.state = "failed" if known.fate == "fail" else "paid"
+            known.state = "failed" if known.fate in ("fail", "fail_then_pay") else "paid"
         elif known.state == "paid" and known.fate == "pay_then_fail":
             known.state = "failed"
+        elif known.state == "failed" and known.fate == "fail_then_pay":
+            known.state = "paid"
         else:
             return False
         known.verdicts.append(Outcome.SUCCEEDED.value if known.state == "paid"
@@ -291,7 +297,8 @@ class SimProvider:
         with self.lock:
             movable = [r for r in self.refunds.values()
                        if (r.state == "pending" and r.fate != "pending")
-                       or (r.state == "paid" and r.fate == "pay_then_fail")]
+                       or (r.state == "paid" and r.fate == "pay_then_fail")
+                       or (r.state == "failed" and r.fate == "fail_then_pay")]
             if not movable:
                 return None
             known = pick(movable)
@@ -440,7 +447,7 @@ class Stats:
                  f"  provider:  {fmt(self.provider_faults)}",
                  f"  final:     {fmt(self.final_status)}; paid_after_close flags: "
                  f"{self.attention} ({self.attention_unpaid} of them on refunds the provider "
-                 "did not pay: a stale 'succeeded' delivered after 'failed')"]
+                 "holds failed: a stale 'succeeded' delivered after 'failed')"]
         lines += [f"  note:      {n}" for n in sorted(self.notes)]
         return "\n".join(lines)
 
@@ -767,12 +774,19 @@ class Simulation:
         return status
 
     def _op_webhook(self, which: str, pick) -> str:
+        """Deliver a verdict the provider emitted: the newest, an older one, or the one
+        delivered last again. A provider that contradicted itself (failed, then paid)
+        has its verdicts delivered newest only: its "failed" arriving after its
+        "succeeded" is exactly what a refund paid and then failed looks like, and no
+        service can tell the two apart from the verdicts alone."""
         with self.provider.lock:
             emitted = [k for k in self.provider.refunds.values() if k.verdicts]
             if not emitted:
                 return "nothing emitted yet"
             known = pick(emitted)
-            if which == "again" and known.delivered:
+            if known.fate == "fail_then_pay":
+                outcome = known.verdicts[-1]
+            elif which == "again" and known.delivered:
                 outcome = known.delivered[-1]
             elif which == "older":
                 outcome = pick(known.verdicts)
@@ -787,6 +801,8 @@ class Simulation:
         with self.provider.lock:
             known = self.provider.by_refund_id.get(refund.id)
             outcome = pick(known.verdicts) if known is not None and known.verdicts else None
+            if outcome is not None and known.fate == "fail_then_pay":  # see _op_webhook
+                outcome = known.verdicts[-1]
         if outcome is not None:
             return f"{outcome} for {self._label(refund)} -> {self._deliver(known, outcome)}"
         if known is not None:  # it has it, undecided: a provider says nothing yet
@@ -848,6 +864,10 @@ class Simulation:
     def check(self, step: int, *, final: bool = False) -> None:
         """Read every invariant back from the database; raise on the first broken one."""
         problems: list[str] = []
+        # Which "succeeded" verdicts have reached us is read BEFORE the database: each
+        # was added once its finish had committed, so the snapshot shows its effect.
+        with self.lock:
+            reached = set(self.reached)
         with db.reading() as s:
             if s.get_bind().dialect.name == "postgresql":
                 s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
@@ -877,11 +897,11 @@ class Simulation:
                                   LedgerEntry.kind.in_(("forfeit", "forfeit_reversal"))))
                               .where(Grant.kind == "discount")
                               .group_by(Grant.id, Grant.forfeited_micros)).all()
-        # the simulation's memory, read after the database (both only move forward)
+        # The provider and support's payouts, read AFTER it: a refund the snapshot holds
+        # Failed after a "failed" verdict was failed by the provider before that.
         provider = self.provider.snapshot()
         paid_orders = self.provider.paid_by_order()
         with self.lock:
-            reached = set(self.reached)
             by_hand = Counter(self.paid_by_hand)
 
         # 1 ledger
@@ -898,7 +918,8 @@ class Simulation:
             order = next(o for o in self.orders if o.kind == kind and o.ref == ref)
             paid = paid_orders.get(order_key, [])
             total = sum(k.amount_minor for k in paid) + by_hand[order_key]
-            if total > order.charged_minor:
+            contradicted = any(k.fate == "fail_then_pay" for k in paid)
+            if total > order.charged_minor and not contradicted:
                 problems.append(
                     f"paid_out: {ref} was charged {order.charged_minor} {order.currency} minor "
                     f"units, the provider paid {[(self._label(self.by_id.get(k.refund_id)), k.amount_minor) for k in paid]}"
