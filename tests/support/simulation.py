@@ -97,7 +97,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
@@ -1138,7 +1138,3 @@ def parse_seeds(text: str) -> list[int]:
             seeds.append(int(part))
     return seeds
 
-
-def summary_json(stats: Stats) -> str:
-    return json.dumps({"seeds": stats.seeds, "steps": stats.steps, "checks": stats.checks,
-                       "ops": stats.ops, "refusals": stats.refusals}, sort_keys=True)
