@@ -10,11 +10,11 @@ run with the seed, the step and the log of operations, so that
 ``scripts/simulate --seed N`` replays it.
 
 The operations (``OP_WEIGHTS``)
-    approve          the customer's second confirmation (``refunds.approve``), then —
+    approve          the customer's second confirmation (``refunds.request_refund``), then —
                      usually — the send the UI starts at once; sometimes nothing more:
                      the process died between the commit and the provider call, and
                      the reconciler must pick the refund up
-    approve_support  support approves an e-mail request (``refunds.approve_on_behalf``),
+    approve_support  support approves an e-mail request (``refunds.request_refund``),
                      its window judged when the customer asked (sometimes too late)
     send             ``refunds.send`` of some refund (any status)
     send_crash       ``refunds.send`` whose provider call the provider executes, and then
@@ -122,8 +122,14 @@ from zenmux_refunds.models import (
     UsageRecord,
     Wallet,
 )
-from zenmux_refunds.providers import Outcome, ProviderError, ProviderResult, RefundRequest
-from zenmux_refunds.services import quotes, refunds, scenarios, usage
+from zenmux_refunds.providers import (
+    Outcome,
+    ProviderError,
+    ProviderResult,
+    RefundRequest,
+    Verdict,
+)
+from zenmux_refunds.services import provider_events, quotes, refunds, scenarios, usage
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEMO_SCENARIO = PROJECT_ROOT / "scenarios" / "demo.json"
@@ -195,6 +201,8 @@ class SimProvider:
     """A scripted in-memory payment provider (``providers.base.Provider``)."""
 
     name = "sim"
+    polled = False  # its verdicts come by webhook (the webhook ops) and by the reconciler
+    paid_by_hand = False
 
     def __init__(self, seed: int):
         self.rng = random.Random(f"provider:{seed}")
@@ -722,26 +730,40 @@ class Simulation:
         self._answers_reached_us()
         return status
 
-    def _approved(self, approved: refunds.Approved, then_send: bool) -> str:
+    def _dispatch(self, then_send: bool):
+        """The use case's dispatch: send now (``_send``), or the process dies between
+        the approval's commit and the call (nothing is sent). Returns it and what the
+        send answered."""
+        answered: list[str] = []
+
+        def dispatch(refund_id: int) -> None:
+            if then_send:
+                answered.append(self._send(refund_id))
+        return dispatch, answered
+
+    def _approved(self, approved: refunds.Approved, answered: list[str]) -> str:
         info = self._remember(approved.refund_id)
         text = f"approved {info.label} final {approved.quote.final_cents}c"
-        if then_send:
-            text += f", sent: {self._send(info.id)}"
+        if answered:
+            text += f", sent: {answered[0]}"
         else:
             text += ", then the process died before sending"
         return text
 
     def _op_approve(self, order: OrderInfo, account_id: int, actor: str, preview,
                     then_send: bool) -> str:
-        return self._approved(refunds.approve(
+        dispatch, answered = self._dispatch(then_send)
+        return self._approved(refunds.request_refund(
             account_id=account_id, kind=order.kind, order_id=order.id,
-            preview_final_cents=preview, actor=actor), then_send)
+            preview_final_cents=preview, actor=actor, dispatch=dispatch), answered)
 
     def _op_approve_support(self, order: OrderInfo, window_at: datetime,
                             then_send: bool) -> str:
-        return self._approved(refunds.approve_on_behalf(
+        dispatch, answered = self._dispatch(then_send)
+        return self._approved(refunds.request_refund(
             actor=self.support, account_id=order.account_id, kind=order.kind,
-            order_id=order.id, window_at=window_at, source="email"), then_send)
+            order_id=order.id, window_at=window_at, source="email", via_support=True,
+            dispatch=dispatch), answered)
 
     def _op_send(self, refund: RefundInfo | None) -> str:
         return "no refund yet" if refund is None else self._send(refund.id)
@@ -764,9 +786,13 @@ class Simulation:
                 f"{known.state} (fate {known.fate})")
 
     def _deliver(self, known: ProviderRefund, outcome: str) -> str:
-        status = refunds.finish(known.refund_id, outcome, actor=SIM_ACTOR,
-                                detail=f"sim webhook: {outcome}",
-                                provider_refund_id=f"sim_{known.key}")
+        # the way a webhook reaches us: decoded into a verdict keyed by our idempotency
+        # key, looked up and applied by services.provider_events
+        status = provider_events.apply(
+            Verdict(outcome=Outcome(outcome), detail=f"sim webhook: {outcome}",
+                    provider_refund_id=f"sim_{known.key}", idempotency_key=known.key),
+            actor=SIM_ACTOR)
+        assert status is not None, f"the webhook for {known.key} found no refund of ours"
         with self.lock:
             known.delivered.append(outcome)
             if outcome == Outcome.SUCCEEDED.value:
@@ -827,8 +853,9 @@ class Simulation:
     def _op_retry(self, refund: RefundInfo | None) -> str:
         if refund is None:
             return "no refund yet"
-        approved = refunds.retry(refund.id, actor=self.support)
-        return self._approved(approved, True) + f" (a retry of {self._label(refund)})"
+        dispatch, answered = self._dispatch(True)
+        approved = refunds.retry(refund.id, actor=self.support, dispatch=dispatch)
+        return self._approved(approved, answered) + f" (a retry of {self._label(refund)})"
 
     def _op_payout(self, refund: RefundInfo | None) -> str:
         if refund is None:
