@@ -237,3 +237,32 @@ def test_retry_and_payout_check_their_refund_under_the_lock(example_db, settles_
 def test_the_console_filter_knows_needs_attention(example_db):
     assert "needs_attention" in console.STATUSES
     assert console.list_refunds(_id("sam"), status="needs_attention").total == 0
+
+
+def test_support_finds_the_provider_did_not_pay_and_the_order_is_refundable_again(
+        example_db, settles_at_once):
+    """A stale "succeeded" after "failed": support checks the provider's records,
+    resolves the flag as not paid, and the Failed refund can be retried; "paid" (the
+    default) keeps the order refunded; anything else is refused and changes nothing."""
+    approved = _approve("paul", "TOP-3001")
+    refunds.finish(approved.refund_id, Outcome.FAILED, actor="provider:stripe",
+                   detail="webhook refund.failed")
+    refunds.finish(approved.refund_id, Outcome.SUCCEEDED, actor="provider:stripe",
+                   detail="webhook refund.updated (an older event, delivered late)")
+    assert refund_row(approved.refund_id).attention == "paid_after_close"
+    sam = _id("sam")
+    with pytest.raises(refunds.RefundRefused, match="paid or not paid"):
+        console.resolve_attention(sam, approved.refund_id, "checked", "maybe")
+    with pytest.raises(refunds.RefundRefused):
+        console.retry(sam, approved.refund_id)  # still counted as paid
+    console.resolve_attention(sam, approved.refund_id, "Stripe shows it failed: not paid",
+                              "not_paid")
+    row = refund_row(approved.refund_id)
+    assert (row.status, row.attention, row.open_key) == ("failed", "not_paid", None)
+    assert row.attention_resolved_at is not None
+    [resolved] = [e for e in refund_events(approved.refund_id)
+                  if e.action == "attention_resolved"]
+    assert '"provider_paid": false' in resolved.detail
+    retry_ref = console.retry(sam, approved.refund_id)
+    assert retry_ref.startswith("RF-")
+    _assert_ledger_balances()

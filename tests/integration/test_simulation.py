@@ -88,10 +88,6 @@ def test_a_seed_replays_exactly(database_url, frozen_now, monkeypatch):
 # ------------------------------------------------------------------ found by the simulation
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug found by the simulation: a stale 'succeeded' delivered after 'failed' "
-    "flags paid_after_close and blocks the order for good, though nothing was paid "
-    "(remove this marker once fixed)"))
 def test_the_same_two_verdicts_in_either_order_leave_the_same_refund(database_url,
                                                                      frozen_now):
     """SPEC §4: "a succeeded refund can still turn failed later", and "repeated or
@@ -100,19 +96,21 @@ def test_the_same_two_verdicts_in_either_order_leave_the_same_refund(database_ur
     The provider reported each of two refunds succeeded, then failed: nothing was paid.
     Delivered in order, the refund ends Failed, its effects reversed, and support can
     retry it. Delivered the other way round ("failed", then the stale "succeeded"), it
-    ends Failed too but flagged paid_after_close. The README calls that flag "a false
-    alarm support clears" — but clearing it changes nothing for the customer: quotes
-    count a flagged refund as refunded "resolved or not", so neither a retry nor a new
-    approval of the order is possible, ever, though nothing was paid. What the customer
-    gets depends on the order the webhooks arrived in.
+    ends Failed too but flagged paid_after_close. The README called that flag "a false
+    alarm support clears" — but clearing it changed nothing for the customer: quotes
+    counted a flagged refund as refunded "resolved or not", so neither a retry nor a
+    new approval of the order was possible, ever, though nothing was paid. What the
+    customer got depended on the order the webhooks arrived in.
 
     The verdicts alone cannot tell this case from a provider that failed a refund and
-    then paid it (the flag's purpose); the provider can (``inquire``): one way out is
-    to ask it when a verdict contradicts a closed refund, or to let a resolution that
-    records "not paid" release the order. Left to the team: services/refunds.py is
-    being refactored on main. The simulation counts these cases in its summary
-    ("paid_after_close flags: N (M of them on refunds the provider holds failed …)",
-    e.g. ``scripts/simulate --seeds 40``)."""
+    then paid it (the flag's purpose), so the flag stays; support checks the provider's
+    own records and says so when resolving it: "not paid" releases the order. (Asking
+    the provider automatically is no way out: Stripe's and Antom's inquiries create or
+    re-submit a refund they do not find.) Found by the simulation, which counts these
+    cases in its summary ("paid_after_close flags: N (M of them on refunds the provider
+    holds failed …)", e.g. ``scripts/simulate --seeds 40``); it failed before the
+    not-paid resolution existed: SIM-3-T1 ended ('failed', 'retry refused').
+    """
     from zenmux_refunds.providers import Outcome
     from zenmux_refunds.services import refunds
 
@@ -130,7 +128,8 @@ def test_the_same_two_verdicts_in_either_order_leave_the_same_refund(database_ur
         row = refund_row(approved.refund_id)
         if row.attention is not None:  # support checks with Stripe: nothing was paid
             refunds.resolve_attention(row.id, actor="sam@example.com",
-                                      note_text="Stripe shows the refund failed: not paid")
+                                      note_text="Stripe shows the refund failed: not paid",
+                                      provider_paid=False)
         try:
             retried = f"retry approved ({refunds.retry(row.id, actor='sam@example.com').refund_ref})"
         except refunds.RefundRefused as exc:

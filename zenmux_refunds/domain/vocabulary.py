@@ -49,6 +49,9 @@ class Attention(StrEnum):
     STUCK = "stuck"
     # the provider needs someone to act before it can pay (Stripe's requires_action)
     REQUIRES_ACTION = "requires_action"
+    # was PAID_AFTER_CLOSE; support checked with the provider and found nothing was paid
+    # (a stale "succeeded" delivered after "failed"): the order is refundable again
+    NOT_PAID = "not_paid"
 
 
 class RequestStatus(StrEnum):

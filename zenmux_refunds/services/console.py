@@ -118,11 +118,21 @@ def record_payout(actor_id: int, refund_id: int) -> str:
             "Only a Refunding refund of a manual channel is paid out by hand.") from None
 
 
-def resolve_attention(actor_id: int, refund_id: int, note: str) -> str:
-    """Support has dealt with a refund that needs attention (the provider paid one we
-    had closed): mark it resolved, with a note of what was done for the audit trail."""
+# what support found in the provider's records of a refund flagged paid_after_close
+FINDINGS = {"paid": True, "not_paid": False}
+
+
+def resolve_attention(actor_id: int, refund_id: int, note: str, finding: str = "paid") -> str:
+    """Support has dealt with a refund that needs attention: mark it resolved, with a
+    note of what was done for the audit trail. ``finding`` (for a refund the provider
+    reported paid after we closed it): "paid", or "not_paid" when the provider's own
+    records show nothing went out (a stale notification) — the order is then
+    refundable again."""
     actor = require_support(actor_id)
-    return refunds.resolve_attention(refund_id, actor=actor.email, note_text=str(note))
+    if finding not in FINDINGS:
+        raise refunds.RefundRefused("Say what the provider's records show: paid or not paid.")
+    return refunds.resolve_attention(refund_id, actor=actor.email, note_text=str(note),
+                                     provider_paid=FINDINGS[finding])
 
 
 def set_sandbox_outcome(actor_id: int, order_ref: str, outcome: str) -> str:

@@ -455,8 +455,17 @@ def _paid_after_close(s: Session, refund: Refund, *, actor: str, detail: str, no
                 refund.ref, refund.id, refund.status)
 
 
-def resolve_attention(refund_id: int, *, actor: str, note_text: str) -> str:
-    """Support marks a refund that needs attention resolved, saying what was done."""
+def resolve_attention(refund_id: int, *, actor: str, note_text: str,
+                      provider_paid: bool = True) -> str:
+    """Support marks a refund that needs attention resolved, saying what was done.
+
+    For a refund flagged ``paid_after_close`` support also says what the provider's
+    own records show. ``provider_paid`` (the default): the money went out, the order
+    stays refunded. ``provider_paid=False``: the "succeeded" was stale (Stripe does not
+    deliver events in order: "failed" then an older "succeeded" looks the same as a
+    refund failed and then paid) and nothing was paid, so the flag becomes
+    ``not_paid``, the refund gives up the order's ``open_key`` and the order can be
+    refunded again (a Failed refund can be retried)."""
     text = (note_text or "").strip()
     if not text:
         raise RefundRefused("Say what was done: the note goes in the audit trail.")
@@ -467,11 +476,15 @@ def resolve_attention(refund_id: int, *, actor: str, note_text: str) -> str:
         if refund.attention is None or refund.attention_resolved_at is not None:
             raise RefundRefused("This refund does not need attention.")
         now = clock.now(s)
+        detail = {"attention": refund.attention, "note": text}
+        if refund.attention == PAID_AFTER_CLOSE:
+            detail["provider_paid"] = provider_paid
+            if not provider_paid:
+                refund.attention, refund.open_key = Attention.NOT_PAID, None
         refund.attention_resolved_at = now
         s.add(refund)
         audit(s, refund, actor=actor, action="attention_resolved", at=now,
-              from_status=refund.status, to_status=refund.status,
-              detail={"attention": refund.attention, "note": text})
+              from_status=refund.status, to_status=refund.status, detail=detail)
         return refund.status
 
 

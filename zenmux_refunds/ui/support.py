@@ -136,6 +136,7 @@ class SupportState(AuthState):
             self._say("Choose a refund to mark resolved.", ok=False)
             return
         self._act(console.resolve_attention, refund_id, str(form.get("note", "")),
+                  str(form.get("finding", "paid")),
                   done="Marked resolved ({result}); the note is in its audit trail.")
 
     @rx.event
@@ -229,6 +230,12 @@ def support_page() -> rx.Component:
                                        r.needs_attention,
                                        rx.select.item(r.ref, value=r.id.to(str))))),
                                name="refund_id"),
+                rx.select.root(
+                    rx.select.trigger(id="resolve-finding", aria_label="What the provider shows"),
+                    rx.select.content(
+                        rx.select.item("Provider paid it", value="paid"),
+                        rx.select.item("Provider did not pay (stale notice)", value="not_paid")),
+                    name="finding", default_value="paid"),
                 rx.input(name="note", placeholder="What was done (goes in the audit trail)",
                          width="24em", id="resolve-note"),
                 rx.button("Mark resolved", color_scheme="orange", type="submit",
