@@ -38,7 +38,9 @@ stored balances still equal their sums) and is flagged ``attention = paid_after_
 with the provider's evidence in the audit trail. The support console lists it under
 "needs attention"; the customer sees "Under review"; the order counts as refunded, so
 no further refund of it can be approved. Support decides what to do about the money
-(nothing is re-debited automatically) and marks it resolved with a note.
+(nothing is re-debited automatically) and marks it resolved with a note, saying what
+the provider's records show: paid (the order stays refunded), or not paid — a stale
+"succeeded" delivered after "failed" — which releases the order.
 """
 
 from __future__ import annotations
