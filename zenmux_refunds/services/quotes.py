@@ -14,7 +14,13 @@ from sqlmodel import Session, select
 from zenmux_refunds.config import settings
 from zenmux_refunds.domain import policy
 from zenmux_refunds.domain.forfeits import REVOCABLE, discount_forfeit
-from zenmux_refunds.domain.vocabulary import GrantKind, OrderKind, RefundScope
+from zenmux_refunds.domain.vocabulary import (
+    Attention,
+    GrantKind,
+    OrderKind,
+    RefundScope,
+    RefundStatus,
+)
 from zenmux_refunds.models import (
     Account,
     Grant,
@@ -73,13 +79,14 @@ def facts_for(session: Session, account: Account, kind: str, order, *,
     refunds = order_refunds(session, kind, order.id)
     # A refund the provider paid after we had closed it (Canceled/Failed, flagged
     # "paid_after_close") is money out: it counts as refunded, resolved or not.
-    paid = [r for r in refunds if r.status == "refunded" or r.attention == "paid_after_close"]
+    paid = [r for r in refunds
+            if r.status == RefundStatus.REFUNDED or r.attention == Attention.PAID_AFTER_CLOSE]
     common = dict(
         status=order.status,
         paid_cents=order.amount_cents,
         paid_at=order.paid_at,
         already_refunded_cents=sum(r.gross_cents for r in paid),
-        refund_in_progress=any(r.status == "refunding" for r in refunds),
+        refund_in_progress=any(r.status == RefundStatus.REFUNDING for r in refunds),
         full_refund_done=any(r.kind == RefundScope.FULL for r in paid),
     )
     if kind == SUBSCRIPTION:
