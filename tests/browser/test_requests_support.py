@@ -197,3 +197,43 @@ def test_a_refund_paid_after_it_was_canceled_needs_attention_until_resolved(
     sam.context.close()
     page.reload()
     expect(page.locator("#tag-TOP-4001")).to_have_text("Canceled")
+
+
+def test_support_finds_a_stale_success_was_not_paid_and_retries_the_refund(
+        page: Page, browser, app_server, monkeypatch):
+    """fiona's RF-6002 failed; Stripe then delivers an older "succeeded" (events come in
+    any order). The console flags it; sam checks Stripe's records, resolves it as "did
+    not pay", and the Failed refund can be retried — the order is not blocked for good."""
+    from zenmux_refunds import config, db
+    from zenmux_refunds.providers import Outcome
+    from zenmux_refunds.services import refunds
+
+    monkeypatch.setenv("DATABASE_URL", app_server.database_url)
+    config.settings.cache_clear()
+    try:
+        with db.reading() as s:
+            from sqlmodel import select
+
+            from zenmux_refunds.models import Refund
+            refund_id = s.exec(select(Refund.id).where(Refund.ref == "RF-6002")).one()
+        assert refunds.finish(refund_id, Outcome.SUCCEEDED, actor="provider:stripe",
+                              detail="webhook refund.updated evt_stale") == "failed"
+    finally:
+        db.dispose_all()
+        monkeypatch.undo()
+        config.settings.cache_clear()
+
+    sam = _as_sam(browser, app_server)
+    expect(sam.locator("#support-refund-RF-6002")).to_contain_text("Needs attention (Failed)")
+    expect(sam.locator("#retry-RF-6002")).to_have_count(0)  # counted as paid until checked
+    sam.locator("#resolve-pick").click()
+    sam.get_by_role("option", name="RF-6002").click()
+    sam.locator("#resolve-finding").click()
+    sam.get_by_role("option", name="Provider did not pay (stale notice)").click()
+    sam.locator("#resolve-note").fill("Stripe dashboard: re_… failed, nothing paid")
+    sam.locator("#resolve-submit").click()
+    expect(sam.locator("#support-message")).to_contain_text("Marked resolved (failed)")
+    shot(sam, "support-resolved-not-paid")
+    sam.locator("#retry-RF-6002").click()
+    expect(sam.locator("#support-message")).to_contain_text("Retried as RF-")
+    sam.context.close()
