@@ -42,5 +42,5 @@ app.add_page(request_page, route="/request", title="Email request · ZenMux",
 app.add_page(support_page, route="/support", title="Support console · ZenMux",
              on_load=SupportState.load)
 app.add_page(policy_page, route="/policy", title="Refund policy & FAQ · ZenMux",
-             on_load=AuthState.require_customer_page)
+             on_load=AuthState.load_public_page)
 app.register_lifespan_task(background_loop)

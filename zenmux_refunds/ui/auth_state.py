@@ -60,6 +60,12 @@ class AuthState(rx.State):
         return self.account_role == auth.SUPPORT
 
     @rx.event
+    def load_public_page(self):
+        """on_load of a public page (the policy): shows who is signed in, if anyone;
+        never redirects."""
+        self.signed_in_account()
+
+    @rx.event
     def require_customer_page(self):
         """on_load of every signed-in page: no session, no page."""
         if self.signed_in_account() is None:

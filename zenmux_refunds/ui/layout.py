@@ -108,38 +108,48 @@ def _nav_link(label: str, href: str) -> rx.Component:
 
 
 def header() -> rx.Component:
+    """The header of every page. On a public page (the policy) a visitor who is not
+    signed in sees the brand and a Sign in link, no navigation and no demo bar."""
+    signed_in = AuthState.account_name != ""
     return rx.vstack(
         demo_banner(),
         rx.hstack(
             rx.hstack(
                 rx.heading("ZenMux", size="5"),
-                _nav_link("Subscription", "/subscription"),
-                _nav_link("Credits", "/credits"),
-                _nav_link("Email request", "/request"),
-                rx.cond(AuthState.is_support, _nav_link("Support console", "/support")),
+                rx.cond(signed_in, rx.hstack(
+                    _nav_link("Subscription", "/subscription"),
+                    _nav_link("Credits", "/credits"),
+                    _nav_link("Email request", "/request"),
+                    rx.cond(AuthState.is_support, _nav_link("Support console", "/support")),
+                    spacing="5", align="center")),
                 spacing="5",
                 align="center",
             ),
-            rx.hstack(
-                rx.vstack(
-                    rx.text(AuthState.account_name, weight="bold", id="account-name"),
-                    rx.text(AuthState.account_email, size="1", color_scheme="gray"),
-                    spacing="0",
-                    align="end",
+            rx.cond(
+                signed_in,
+                rx.hstack(
+                    rx.vstack(
+                        rx.text(AuthState.account_name, weight="bold", id="account-name"),
+                        rx.text(AuthState.account_email, size="1", color_scheme="gray"),
+                        spacing="0",
+                        align="end",
+                    ),
+                    native_form(
+                        rx.button("Sign out", variant="soft", type="submit", id="sign-out"),
+                        action=SIGN_OUT_PATH,
+                    ),
+                    spacing="3",
+                    align="center",
                 ),
-                native_form(
-                    rx.button("Sign out", variant="soft", type="submit", id="sign-out"),
-                    action=SIGN_OUT_PATH,
-                ),
-                spacing="3",
-                align="center",
+                rx.link("Sign in", href=SIGN_IN_ROUTE, size="3", weight="medium",
+                        id="sign-in-link"),
             ),
             justify="between",
             align="center",
             width="100%",
         ),
         rx.cond(
-            AuthState.demo_mode,
+            AuthState.demo_mode & signed_in,
             rx.hstack(
                 rx.badge("Demo", color_scheme="amber"),
                 rx.text("Clock: ", DemoState.clock_text, size="2", id="demo-clock",
