@@ -33,6 +33,7 @@ SIGN_IN_PATH = "/api/auth/sign-in"
 PERSONA_PATH = "/api/auth/persona"
 SIGN_OUT_PATH = "/api/auth/sign-out"
 HOME = "/subscription"
+SUPPORT_HOME = "/support"
 SIGN_IN_PAGE = "/sign-in"
 MAX_FORM_BYTES = 4096
 # argon2 runs here, one check at a time, off the event loop and out of the default
@@ -80,8 +81,12 @@ def client_address(request: Request) -> str:
     return address
 
 
-def _signed_in(token: str) -> Response:
-    response = RedirectResponse(HOME, status_code=303)
+async def _signed_in(token: str) -> Response:
+    """The answer to a successful sign-in: the session cookie, and the account's home —
+    the support console for support (what they work in), Subscription for customers."""
+    account = await _off_loop(auth.account_for_token, token)
+    home = SUPPORT_HOME if account is not None and account.role == auth.SUPPORT else HOME
+    response = RedirectResponse(home, status_code=303)
     response.set_cookie(cookie_name(), token, max_age=settings().session_hours * 3600,
                         path="/", secure=settings().https, httponly=True, samesite="strict")
     response.headers["Cache-Control"] = "no-store"
@@ -119,7 +124,7 @@ async def sign_in(request: Request) -> Response:
         return _back("missing")
     except auth.SignInError:
         return _back("wrong")
-    return _signed_in(token)
+    return await _signed_in(token)
 
 
 async def persona(request: Request) -> Response:
@@ -137,7 +142,7 @@ async def persona(request: Request) -> Response:
                                 replaces=previous or None)
     except auth.SignInError:
         return _back("no-persona")
-    return _signed_in(token)
+    return await _signed_in(token)
 
 
 async def sign_out(request: Request) -> Response:

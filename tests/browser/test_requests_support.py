@@ -53,6 +53,19 @@ def test_bank_transfer_request_is_approved_paid_out_and_seen_by_the_customer(
     expect(row).to_contain_text("TOP-3004")
     expect(row).to_contain_text("2026-12-07 12:00 UTC")
     sam.locator(f"#approve-{ref}").click()
+    # support reads the customer, the order and the amounts before approving:
+    # TOP-3004 $10.00, usage since 10:00 $1.01, refundable $8.99, fee 5% $0.45, $8.54 back
+    check = sam.locator("#check-dialog")
+    expect(check).to_contain_text(f"Approve {ref}?")
+    expect(sam.locator("#check-customer")).to_have_text("Paul Payg (paul@example.com)")
+    expect(sam.locator("#check-order")).to_contain_text("matched order TOP-3004")
+    lines = sam.locator("#check-lines")
+    for label, amount in (("Paid", "$10.00"), ("Usage since payment", "$1.01"),
+                          ("Refundable", "$8.99"), ("Platform fee (5%)", "$0.45"),
+                          ("Amount returned", "$8.54")):
+        expect(lines.locator("tr").filter(has_text=label)).to_contain_text(amount)
+    shot(sam, "support-confirm-approve")
+    sam.locator("#check-confirm").click()
     expect(sam.locator("#support-message")).to_contain_text("Approved: refund RF-")
     refund_ref = sam.locator("#support-message").inner_text().split()[-1].rstrip(".")
     shot(sam, "support-approved")
@@ -62,11 +75,17 @@ def test_bank_transfer_request_is_approved_paid_out_and_seen_by_the_customer(
     expect(page.locator(f"#request-refund-{ref}")).to_have_text("Refunding")
 
     sam.locator(f"#payout-{refund_ref}").click()
+    expect(sam.locator("#check-dialog")).to_contain_text(f"Record the payout of {refund_ref}?")
+    expect(sam.locator("#check-lines")).to_contain_text("$8.54")
+    sam.locator("#check-confirm").click()
     expect(sam.locator("#support-message")).to_contain_text("Payout recorded: refunded")
     sam.locator(f"#trail-{refund_ref}").click()
     trail = sam.locator("#audit-trail")
     expect(trail).to_contain_text("sam@zenmux.example")
     expect(trail).to_contain_text("approved")
+    # the trail reads as sentences, not fee_cents=45
+    expect(trail).to_contain_text("Refundable $8.99, fee $0.45, returned $8.54")
+    expect(trail).not_to_contain_text("fee_cents")
     expect(trail).to_contain_text("refunded")
     shot(sam, "support-audit-trail")
     sam.context.close()
@@ -91,10 +110,16 @@ def test_a_denied_request_shows_the_reason(page: Page, browser, app_server):
     _file_request(page, "2026-11-24 10:00", "25.00", "I no longer need it")
     ref = _request_ref(page)
     sam = _as_sam(browser, app_server)
-    sam.locator("#deny-pick").click()
-    sam.get_by_role("option", name=ref).click()
-    sam.locator("#deny-note").fill("The refund window had closed before the request")
-    sam.locator("#deny-submit").click()
+    sam.locator(f"#deny-{ref}").click()  # on the request's own row
+    expect(sam.locator("#check-dialog")).to_contain_text(f"Deny {ref}?")
+    expect(sam.locator("#check-lines")).to_contain_text("$25.00")
+    sam.locator("#check-confirm").click()  # no reason yet: refused, nothing denied
+    expect(sam.locator("#support-message")).to_contain_text("reason")
+    expect(sam.locator(f"#support-request-{ref}")).to_contain_text("Pending")
+    sam.locator(f"#deny-{ref}").click()
+    sam.locator("#check-reason").fill("The refund window had closed before the request")
+    shot(sam, "support-confirm-deny")
+    sam.locator("#check-confirm").click()
     expect(sam.locator("#support-message")).to_have_text("Request denied.")
     sam.context.close()
     page.reload()
@@ -156,6 +181,9 @@ def test_a_refund_paid_after_it_was_canceled_needs_attention_until_resolved(
 
     sam = _as_sam(browser, app_server)
     sam.locator("#cancel-RF-4001").click()
+    expect(sam.locator("#check-customer")).to_contain_text("rita@example.com")
+    expect(sam.locator("#check-lines")).to_contain_text("$19.00")
+    sam.locator("#check-confirm").click()
     expect(sam.locator("#support-message")).to_have_text("Refund canceled.")
 
     monkeypatch.setenv("DATABASE_URL", app_server.database_url)
@@ -235,5 +263,8 @@ def test_support_finds_a_stale_success_was_not_paid_and_retries_the_refund(
     expect(sam.locator("#support-message")).to_contain_text("Marked resolved (failed)")
     shot(sam, "support-resolved-not-paid")
     sam.locator("#retry-RF-6002").click()
+    expect(sam.locator("#check-dialog")).to_contain_text("Retry RF-6002?")
+    expect(sam.locator("#check-lines")).to_contain_text("Amount returned")
+    sam.locator("#check-confirm").click()
     expect(sam.locator("#support-message")).to_contain_text("Retried as RF-")
     sam.context.close()

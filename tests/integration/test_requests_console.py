@@ -123,3 +123,36 @@ def test_support_retries_a_failed_refund_and_cancels_an_unsent_one(example_db):
     assert [e.action for e in trail][-2:] == ["effects_reversed", "canceled"]
     with pytest.raises(refunds.RefundRefused):
         console.retry(_id("sam"), _refund("RF-6001").id)  # Refunded, not Failed
+
+
+def test_support_confirms_with_the_customer_and_the_amounts_in_front_of_it(example_db):
+    """console.check: what each action's confirmation shows, computed on the server."""
+    filed = _file()
+    check = console.check(_id("sam"), "approve", _request_id(filed.ref))
+    assert (check.title, check.customer) == (f"Approve {filed.ref}?", "Paul Payg (paul@example.com)")
+    assert "matched order TOP-3004" in check.order
+    # TOP-3004: $10.00 paid, $1.01 used since (1.000001 rounded up), 5% of $8.99 is $0.45
+    assert check.lines == [("Paid", "$10.00"), ("Usage since payment", "$1.01"),
+                           ("Already refunded", "$0.00"), ("Refundable", "$8.99"),
+                           ("Platform fee (5%)", "$0.45"), ("Amount returned", "$8.54")]
+    deny = console.check(_id("sam"), "deny", _request_id(filed.ref))
+    assert deny.needs_reason and deny.lines == [("Asked for", "$10.00")]
+    cancel = console.check(_id("sam"), "cancel", _refund("RF-4001").id)
+    assert cancel.customer == "Rita Referrer (rita@example.com)"
+    assert cancel.lines == [("Refundable", "$20.00"), ("Platform fee", "$1.00"),
+                            ("Amount returned", "$19.00")]
+    with pytest.raises(PermissionError):
+        console.check(_id("paul"), "cancel", _refund("RF-4001").id)
+    with pytest.raises(ValueError):
+        console.check(_id("sam"), "delete", _refund("RF-4001").id)
+    with pytest.raises(LookupError):
+        console.check(_id("sam"), "cancel", 10**9)
+
+
+def test_the_audit_trail_reads_as_sentences(example_db):
+    filed = _file()
+    ref = requests.approve(_id("sam"), _request_id(filed.ref))
+    trail = console.audit_trail(_id("sam"), _refund(ref).id)
+    [approved] = [line for line in trail if line.action == "approved"]
+    assert approved.detail.startswith("Refundable $8.99, fee $0.45, returned $8.54")
+    assert "_cents" not in " ".join(line.detail for line in trail)

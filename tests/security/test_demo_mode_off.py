@@ -79,9 +79,7 @@ def test_support_cannot_use_demo_controls_when_demo_mode_is_off(page: Page, serv
 
     forge_events(page, rewrite)
     sign_in_with_password(page, "sam@zenmux.example", "sam-demo-pass")
-    page.wait_for_url("**/subscription{,/}")
-    page.get_by_role("link", name="Support console").click()
-    page.wait_for_url("**/support{,/}")
+    page.wait_for_url("**/support{,/}")  # support lands on the console
     assert page.locator("#sandbox-order").count() == 0  # hidden, and refused below
     for _ in forged:
         page.get_by_role("button", name="Refresh").click()

@@ -11,7 +11,7 @@ from sqlmodel import select
 from zenmux_refunds import db
 from zenmux_refunds.config import settings
 from zenmux_refunds.domain import money, policy
-from zenmux_refunds.domain.vocabulary import Attention, RefundStatus
+from zenmux_refunds.domain.vocabulary import Attention, OrderKind, RefundStatus
 from zenmux_refunds.models import (
     Account,
     Refund,
@@ -20,9 +20,9 @@ from zenmux_refunds.models import (
     TopupOrder,
 )
 from zenmux_refunds.providers import provider_for
-from zenmux_refunds.services import billing, refunds, sandbox_control
+from zenmux_refunds.services import billing, quotes, refunds, requests, sandbox_control
 from zenmux_refunds.services.requests import require_support
-from zenmux_refunds.services.views import AuditLine, ConsoleRefundRow, Page
+from zenmux_refunds.services.views import ActionCheck, AuditLine, ConsoleRefundRow, Page
 
 NEEDS_ATTENTION = policy.NEEDS_ATTENTION
 # the console's filter: the refund statuses, and the refunds that need attention (a
@@ -82,18 +82,139 @@ def audit_trail(actor_id: int, refund_id: int) -> list[AuditLine]:
     return [AuditLine(
         at=money.format_instant(e.at), actor=e.actor, action=e.action,
         change=f"{e.from_status or '—'} → {e.to_status}" if e.to_status else "",
-        detail=_detail(e.detail),
+        detail=_sentence(e.action, e.detail),
     ) for e in events]
 
 
-def _detail(text: str) -> str:
+def _usd(cents) -> str:
+    return money.format_usd(int(cents or 0))
+
+
+def _usd_micros(micros) -> str:
+    return money.format_usd_micros(int(micros or 0))
+
+
+def _returned(data: dict) -> str:
+    """"$15.71", or "CNY 677.08 ($94.04)" when the order was charged in CNY."""
+    usd = _usd(data.get("settled_final_cents", data.get("final_cents")))
+    currency = data.get("currency")
+    if currency and currency != "USD" and data.get("final_minor") is not None:
+        return f"{money.format_currency(int(data['final_minor']), currency)} ({usd})"
+    return usd
+
+
+def _sentence(action: str, text: str) -> str:
+    """An audit event's detail as support reads it: a sentence with formatted amounts
+    ("Refundable $16.54, fee $0.83, returned $15.71"), not ``fee_cents=83``."""
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, TypeError):
         return text
-    if isinstance(data, dict):
-        return ", ".join(f"{k}={v}" for k, v in sorted(data.items()) if v not in (None, ""))
-    return text
+    if not isinstance(data, dict):
+        return text
+    if action == "approved":
+        said = (f"Refundable {_usd(data.get('gross_cents'))}, fee {_usd(data.get('fee_cents'))}"
+                f", returned {_returned(data)}; usage counted {_usd(data.get('usage_cents'))}")
+        preview = data.get("preview_final_cents")
+        if preview is not None and preview != data.get("settled_final_cents"):
+            said += f"; the customer confirmed {_usd(preview)} (usage moved since)"
+        return said
+    if action == "bonus_forfeited":
+        return (f"Discount bonus {_usd_micros(data.get('discount_micros'))}: "
+                f"{_usd_micros(data.get('forfeited_micros'))} forfeited")
+    if action == "referral_revoked":
+        return (f"Referral reward revoked (it was {data.get('was')}); clawed back "
+                f"{_usd_micros(data.get('clawed_back_micros'))} from the referrer")
+    if action in ("sent", "inquired"):
+        said = f"The provider answered {data.get('outcome')}"
+        if data.get("provider_refund_id"):
+            said += f" (refund {data['provider_refund_id']})"
+        return f"{said}: {data['detail']}" if data.get("detail") else said
+    if action == "effects_reversed":
+        said = f"Effects reversed: {data.get('ledger_entries', 0)} ledger entries given back"
+        return said + ("; the referral reward restored" if data.get("reward_restored") else "")
+    if action == "needs_attention":
+        return _attention_sentence(data)
+    if action == "attention_resolved":
+        said = f"Resolved: {data.get('note', '')}"
+        if data.get("provider_paid") is False:
+            said += " — the provider did not pay (a stale notice); the order is refundable again"
+        return said
+    return ", ".join(f"{k}={v}" for k, v in sorted(data.items()) if v not in (None, ""))
+
+
+def _attention_sentence(data: dict) -> str:
+    kind = data.get("attention")
+    if kind == Attention.PAID_AFTER_CLOSE:
+        said = ("The provider reports it paid after the refund had ended; the ledger is "
+                "unchanged, support decides")
+        if data.get("provider_refund_id"):
+            said += f" (provider refund {data['provider_refund_id']})"
+        return f"{said}: {data['provider_detail']}" if data.get("provider_detail") else said
+    if kind == Attention.STUCK:
+        return (f"Stuck: still Refunding after {data.get('inquiries', 0)} inquiries since it "
+                f"was sent at {data.get('sent_at')} (limits: {data.get('limits')})")
+    if kind == Attention.REQUIRES_ACTION:
+        return f"The provider needs an action before it can pay: {data.get('action')}"
+    return ", ".join(f"{k}={v}" for k, v in sorted(data.items()) if v not in (None, ""))
+
+
+# ------------------------------------------------------------------ confirmations
+
+ACTIONS = ("approve", "deny", "cancel", "payout", "retry")
+
+
+def check(actor_id: int, action: str, target_id: int) -> ActionCheck:
+    """What support confirms before ``action`` on a refund (cancel, payout, retry) or
+    an e-mail request (approve, deny): the customer, the order and the amounts. The
+    action itself re-checks everything under its lock; this is what support reads."""
+    require_support(actor_id)
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    if action in ("approve", "deny"):
+        return requests.check_decision(int(target_id), action)
+    with db.reading() as s:
+        refund = s.get(Refund, int(target_id))
+        if refund is None:
+            raise LookupError("No such refund.")
+        account = s.get(Account, refund.account_id)
+        order = s.get(SubscriptionPayment if refund.order_kind == OrderKind.SUBSCRIPTION
+                      else TopupOrder, refund.subscription_payment_id or refund.topup_order_id)
+        customer = f"{account.name} ({account.email})"
+        order_text = (f"{order.ref} · {money.format_usd(order.amount_cents)} · "
+                      f"{billing.method_label(order.channel)}")
+        if action == "retry":
+            return _retry_check(s, refund, account, order, customer, order_text)
+    lines = [("Refundable", _usd(refund.gross_cents)), ("Platform fee", _usd(refund.fee_cents)),
+             ("Amount returned", billing.refund_amount(refund))]
+    if action == "cancel":
+        return ActionCheck(
+            action, refund.id, f"Cancel {refund.ref}?", customer, order_text, lines,
+            "The refund was never sent: canceling gives back everything its approval did "
+            "(the wallet debit, forfeited bonus, referral reward, plan).",
+            "Cancel the refund", False)
+    return ActionCheck(
+        action, refund.id, f"Record the payout of {refund.ref}?", customer, order_text, lines,
+        "Only once the money has gone out by hand: the refund ends Refunded.",
+        "Record payout", False)
+
+
+def _retry_check(s, refund: Refund, account: Account, order, customer: str,
+                 order_text: str) -> ActionCheck:
+    view = quotes.quote_order(s, account, refund.order_kind, order.id, refund.requested_at,
+                              via_support=True)
+    q = view.decision.quote
+    lines = [("Refundable now", _usd(q.refundable_cents)),
+             (f"Platform fee ({q.fee_percent}%)", _usd(q.fee_cents)),
+             ("Amount returned", _returned({"final_cents": q.final_cents,
+                                            "currency": q.charged_currency,
+                                            "final_minor": q.final_charged_minor}))]
+    note = ("A new refund of the order, quoted again with the latest usage; its window is "
+            "judged when the customer first asked. It is sent to the provider at once.")
+    if not view.decision.eligible:
+        note = f"It will be refused: {view.decision.reason.value}."
+    return ActionCheck("retry", refund.id, f"Retry {refund.ref}?", customer, order_text,
+                       lines, note, "Retry the refund", False)
 
 
 def retry(actor_id: int, refund_id: int) -> str:

@@ -23,7 +23,7 @@ from zenmux_refunds.domain import money, policy
 from zenmux_refunds.domain.vocabulary import OrderKind, RefundSource, RequestStatus
 from zenmux_refunds.models import Account, EmailRequest, SubscriptionPayment, TopupOrder
 from zenmux_refunds.services import auth, billing, ledger, quotes, refunds
-from zenmux_refunds.services.views import Page, RequestRow
+from zenmux_refunds.services.views import ActionCheck, Page, RequestRow
 
 SUPPORT_EMAIL = "support@zenmux.ai"
 REVIEW_BUSINESS_DAYS = 7
@@ -295,3 +295,49 @@ def deny(actor_id: int, request_id: int, note: str) -> None:
         row.status, row.decision_note = RequestStatus.DENIED, note[:1000]
         row.decided_by, row.decided_at = actor.email, clock.now(s)
         s.add(row)
+
+
+def check_decision(request_id: int, action: str) -> ActionCheck:
+    """What support reads before approving or denying a request: the customer, what
+    they asked for, the matched order and — for an approval — the refund as it would be
+    quoted now (window judged at the request's submission, latest usage). The decision
+    itself re-checks everything under the account's lock."""
+    with db.reading() as s:
+        row = s.get(EmailRequest, request_id)
+        if row is None:
+            raise LookupError("No such request.")
+        account = s.get(Account, row.account_id)
+        customer = f"{account.name} ({account.email})"
+        asked = (f"{money.format_instant(row.purchase_at)} · "
+                 f"{money.format_usd(row.amount_cents)} · matched order {_order_ref(s, row)}")
+        if action == "deny":
+            return ActionCheck(
+                "deny", row.id, f"Deny {row.ref}?", customer, asked,
+                [("Asked for", money.format_usd(row.amount_cents))],
+                "The customer reads your reason on their Email request page.",
+                "Deny the request", True)
+        lines: list[tuple[str, str]] = []
+        note = "The refund is approved now and sent to the provider (or paid out by hand)."
+        if row.status != RequestStatus.PENDING:
+            note = "This request is not pending: approving it will be refused."
+        elif not row.order_kind:
+            note = "No order matches this request: approving it will be refused."
+        else:
+            order_id = row.topup_order_id or row.subscription_payment_id
+            view = quotes.quote_order(s, account, row.order_kind, order_id, row.submitted_at,
+                                      via_support=True)
+            q = view.decision.quote
+            final = money.format_usd(q.final_cents)
+            if q.charged_currency != "USD":
+                final = (f"{money.format_currency(q.final_charged_minor, q.charged_currency)}"
+                         f" ({final})")
+            lines = [("Paid", money.format_usd(q.paid_cents)),
+                     ("Usage since payment", money.format_usd(q.usage_cents)),
+                     ("Already refunded", money.format_usd(q.already_refunded_cents)),
+                     ("Refundable", money.format_usd(q.refundable_cents)),
+                     (f"Platform fee ({q.fee_percent}%)", money.format_usd(q.fee_cents)),
+                     ("Amount returned", final)]
+            if not view.decision.eligible:
+                note = f"Approving it will be refused: {view.decision.reason.value}."
+    return ActionCheck("approve", row.id, f"Approve {row.ref}?", customer, asked, lines,
+                       note, "Approve the refund", False)

@@ -243,3 +243,22 @@ class AuditLine:
     action: str
     change: str  # "refunding → failed", or ""
     detail: str
+
+
+# ------------------------------------------------------------------ Support console
+
+
+@dataclass(frozen=True)
+class ActionCheck:
+    """What support reads before an action takes effect: who, which order, and the
+    amounts the action will move (refundable, fee, returned, in the charged currency)."""
+
+    action: str  # approve | deny | cancel | payout | retry
+    target_id: int
+    title: str  # "Cancel RF-4001?"
+    customer: str  # "Rita (rita@example.com)"
+    order: str  # "TOP-4001 · $20.00 · Card (Stripe)"
+    lines: list[tuple[str, str]]  # (label, amount), in reading order
+    note: str  # what happens next, or why the approval will be refused
+    confirm_label: str  # the Confirm button's words
+    needs_reason: bool  # deny: the customer reads the reason

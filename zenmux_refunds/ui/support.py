@@ -32,6 +32,17 @@ class SupportState(AuthState):
     trail: list[AuditLine] = []
     message: str = ""
     message_color: str = "green"
+    # the confirmation an action opens (console.check): who, which order, the amounts
+    check_open: bool = False
+    check_title: str = ""
+    check_customer: str = ""
+    check_order: str = ""
+    check_lines: list[tuple[str, str]] = []
+    check_note: str = ""
+    check_confirm_label: str = ""
+    check_needs_reason: bool = False
+    _check_action: str = ""
+    _check_target: int = 0
 
     def _agent_id(self) -> int | None:
         """The signed-in support agent's id, or None (a customer's event does nothing)."""
@@ -109,6 +120,49 @@ class SupportState(AuthState):
         self._fill(agent)
 
     @rx.event
+    def ask(self, action: str, target_id: int):
+        """Open the confirmation of an action, with the amounts it moves."""
+        agent = self._agent_id()
+        if agent is None:
+            return
+        try:
+            found = console.check(agent, str(action), int(target_id))
+        except (LookupError, ValueError, PermissionError, quotes.NotYourOrder) as exc:
+            self._say(str(exc), ok=False)
+            return
+        self.check_title, self.check_customer, self.check_order = (
+            found.title, found.customer, found.order)
+        self.check_lines, self.check_note = list(found.lines), found.note
+        self.check_confirm_label, self.check_needs_reason = (found.confirm_label,
+                                                             found.needs_reason)
+        self._check_action, self._check_target = found.action, found.target_id
+        self.check_open = True
+
+    @rx.event
+    def close_check(self):
+        self.check_open, self._check_action, self._check_target = False, "", 0
+
+    @rx.event
+    def check_open_changed(self, is_open: bool):
+        if not is_open:
+            self.check_open, self._check_action, self._check_target = False, "", 0
+
+    @rx.event
+    def confirm_checked(self, form: dict):
+        """Support confirmed what the dialog showed: the action runs (and re-checks
+        everything under its lock)."""
+        action, target = self._check_action, self._check_target
+        self.check_open, self._check_action, self._check_target = False, "", 0
+        self._run(action, target, str(form.get("reason", "")))
+
+    def _run(self, action: str, target: int, reason: str = "") -> None:
+        if action == "deny":
+            self._act(requests.deny, target, reason, done="Request denied.")
+        elif action in _CHECKED:
+            run, done = _CHECKED[action]
+            self._act(run, target, done=done)
+
+    @rx.event
     def show_trail(self, refund_id: int, refund_ref: str):
         agent = self._agent_id()
         if agent is None:
@@ -116,17 +170,16 @@ class SupportState(AuthState):
         self.trail = console.audit_trail(agent, int(refund_id))
         self.trail_ref = str(refund_ref)
 
+    # The actions themselves, as events a support client may also send directly (the
+    # console's buttons go through ``ask`` and ``confirm_checked`` first). Each checks
+    # the role on the server; the service re-checks it and everything else.
     @rx.event
     def retry(self, refund_id: int):
-        self._act(console.retry, int(refund_id), done="Retried as {result}.")
+        self._run("retry", int(refund_id))
 
     @rx.event
     def cancel(self, refund_id: int):
-        self._act(console.cancel, int(refund_id), done="Refund {result}.")
-
-    @rx.event
-    def pay_out(self, refund_id: int):
-        self._act(console.record_payout, int(refund_id), done="Payout recorded: {result}.")
+        self._run("cancel", int(refund_id))
 
     @rx.event
     def resolve_attention(self, form: dict):
@@ -140,23 +193,19 @@ class SupportState(AuthState):
                   done="Marked resolved ({result}); the note is in its audit trail.")
 
     @rx.event
-    def approve_request(self, request_id: int):
-        self._act(requests.approve, int(request_id), done="Approved: refund {result}.")
-
-    @rx.event
-    def deny_request(self, form: dict):
-        try:
-            request_id = int(form.get("request_id", ""))
-        except ValueError:
-            self._say("Choose a request to deny.", ok=False)
-            return
-        self._act(requests.deny, request_id, str(form.get("note", "")), done="Request denied.")
-
-    @rx.event
     def sandbox(self, form: dict):
         outcome = str(form.get("outcome", "fail"))
         self._act(console.set_sandbox_outcome, str(form.get("order_ref", "")), outcome,
                   done=f"The Sandbox will {outcome} refunds of that {{result}} order.")
+
+
+# what Confirm runs for each confirmed action (deny also takes the reason)
+_CHECKED = {
+    "approve": (requests.approve, "Approved: refund {result}."),
+    "cancel": (console.cancel, "Refund {result}."),
+    "payout": (console.record_payout, "Payout recorded: {result}."),
+    "retry": (console.retry, "Retried as {result}."),
+}
 
 
 def _refund_row(r: rx.Var[ConsoleRefundRow]) -> rx.Component:
@@ -169,13 +218,13 @@ def _refund_row(r: rx.Var[ConsoleRefundRow]) -> rx.Component:
         rx.table.cell(rx.hstack(
             rx.button("Audit trail", size="1", variant="soft",
                       on_click=S.show_trail(r.id, r.ref), id="trail-" + r.ref),
-            rx.cond(r.can_retry, rx.button("Retry", size="1", on_click=S.retry(r.id),
+            rx.cond(r.can_retry, rx.button("Retry", size="1", on_click=S.ask("retry", r.id),
                                            id="retry-" + r.ref)),
             rx.cond(r.can_cancel, rx.button("Cancel", size="1", color_scheme="red",
-                                            on_click=S.cancel(r.id),
+                                            on_click=S.ask("cancel", r.id),
                                             id="cancel-" + r.ref)),
             rx.cond(r.can_pay_out, rx.button("Record payout", size="1", color_scheme="green",
-                                             on_click=S.pay_out(r.id),
+                                             on_click=S.ask("payout", r.id),
                                              id="payout-" + r.ref)),
             spacing="2")),
         id="support-refund-" + r.ref,
@@ -192,11 +241,46 @@ def _request_row(r: rx.Var[RequestRow]) -> rx.Component:
                               weight=rx.cond(r.overdue, "bold", "regular")),
                       rx.cond(r.overdue, rx.badge("Overdue", color_scheme="red"))),
         rx.table.cell(rx.badge(r.status)),
-        rx.table.cell(rx.cond(r.status == "Pending",
-                              rx.button("Approve", size="1", on_click=S.approve_request(r.id),
-                                        id="approve-" + r.ref))),
+        rx.table.cell(rx.cond(r.status == "Pending", rx.hstack(
+            rx.button("Approve", size="1", on_click=S.ask("approve", r.id),
+                      id="approve-" + r.ref),
+            rx.button("Deny", size="1", color_scheme="red", variant="soft",
+                      on_click=S.ask("deny", r.id), id="deny-" + r.ref),
+            spacing="2"))),
         id="support-request-" + r.ref,
     )
+
+
+def _check_dialog() -> rx.Component:
+    """The confirmation every console action opens: the customer, the order and the
+    amounts, then Confirm (a denial also takes the reason the customer will read)."""
+    S = SupportState
+    return rx.dialog.root(rx.dialog.content(
+        rx.dialog.title(S.check_title),
+        rx.text(S.check_customer, weight="bold", id="check-customer"),
+        rx.text(S.check_order, size="2", color_scheme="gray", id="check-order"),
+        rx.cond(S.check_lines.length() > 0, rx.table.root(rx.table.body(rx.foreach(
+            S.check_lines, lambda line: rx.table.row(
+                rx.table.row_header_cell(line[0]),
+                rx.table.cell(line[1], text_align="right")))),
+            size="1", width="100%", id="check-lines")),
+        rx.text(S.check_note, size="2", id="check-note"),
+        rx.form(
+            rx.vstack(
+                rx.cond(S.check_needs_reason, rx.vstack(
+                    rx.text("Reason the customer will see", as_="label", html_for="check-reason",
+                            size="2", weight="medium"),
+                    rx.text_area(name="reason", id="check-reason", width="100%"),
+                    width="100%", spacing="1")),
+                rx.hstack(
+                    rx.button("Back", type="button", variant="soft", color_scheme="gray",
+                              on_click=S.close_check, id="check-back"),
+                    rx.button(S.check_confirm_label, type="submit", id="check-confirm"),
+                    justify="end", spacing="3", width="100%"),
+                spacing="3", width="100%"),
+            on_submit=S.confirm_checked, reset_on_submit=True, width="100%"),
+        id="check-dialog", max_width="32em",
+    ), open=S.check_open, on_open_change=S.check_open_changed)
 
 
 def _select(value, items, on_change, id_: str) -> rx.Component:
@@ -261,20 +345,7 @@ def support_page() -> rx.Component:
             rx.table.body(rx.foreach(S.requests_rows, _request_row)),
             width="100%", variant="surface",
         ),
-        rx.form(
-            rx.hstack(
-                rx.select.root(rx.select.trigger(placeholder="Request to deny", id="deny-pick"),
-                               rx.select.content(rx.foreach(
-                                   S.requests_rows, lambda r: rx.cond(
-                                       r.status == "Pending",
-                                       rx.select.item(r.ref, value=r.id.to(str))))),
-                               name="request_id"),
-                rx.input(name="note", placeholder="Reason the customer will see", width="24em",
-                         id="deny-note"),
-                rx.button("Deny", color_scheme="red", type="submit", id="deny-submit"),
-                spacing="2", align="center"),
-            on_submit=S.deny_request, reset_on_submit=True,
-        ),
+        _check_dialog(),
         rx.cond(S.demo_mode, rx.vstack(rx.heading("Sandbox provider", size="4"), rx.form(
             rx.hstack(
                 rx.input(name="order_ref", placeholder="Order, e.g. SUB-1002", id="sandbox-order"),
