@@ -1,6 +1,6 @@
-"""HTTP endpoints beside the Reflex app (same port): the usage feed and the payment
-providers' webhooks. Each reads the raw body, authenticates it, and hands it to a
-service; nothing here changes money itself."""
+"""HTTP endpoints beside the Reflex app (same port): the usage feed, the payment
+providers' webhooks and the refunds' credit notes. Each authenticates its caller and
+hands the request to a service; nothing here changes money itself."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from starlette.routing import Route
 from zenmux_refunds import auth_api
 from zenmux_refunds.config import settings
 from zenmux_refunds.http_body import read_limited
-from zenmux_refunds.services import usage
+from zenmux_refunds.services import auth, receipts, usage
+from zenmux_refunds.session_cookie import token_from_cookie_header
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
@@ -24,6 +25,7 @@ MAX_BODY = 64 * 1024
 USAGE_PATH = "/api/usage"
 STRIPE_WEBHOOK_PATH = "/api/stripe/webhook"
 ANTOM_NOTIFY_PATH = "/api/antom/notify"
+RECEIPT_PATH = "/api/receipts/{refund_ref}.pdf"
 
 
 def _too_large() -> Response:
@@ -103,6 +105,33 @@ async def antom_notify(request: Request) -> Response:
                     media_type="application/json")
 
 
+def _no_receipt() -> Response:
+    return JSONResponse({"error": "not found"}, status_code=404,
+                        headers={"Cache-Control": "no-store"})
+
+
+async def receipt(request: Request) -> Response:
+    """A refund's credit note (PDF), for its owner or support, read from the session
+    cookie the sign-in endpoints set (never a token in the URL). A malformed ref, no
+    session, an unknown refund and someone else's refund all get the same 404 — no
+    redirect, nothing that tells them apart."""
+    ref = request.path_params["refund_ref"]
+    if not receipts.valid_ref(ref):
+        return _no_receipt()
+    token = token_from_cookie_header(request.headers.get("cookie"))
+    account = await _in_thread(auth.account_for_token, token) if token else None
+    if account is None:
+        return _no_receipt()
+    try:
+        pdf = await _in_thread(receipts.receipt_pdf, account.id, ref)
+    except LookupError:
+        return _no_receipt()
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{receipts.filename(ref)}"',
+        "Cache-Control": "no-store",
+    })
+
+
 async def _in_thread(fn, *args):
     import asyncio
 
@@ -114,5 +143,6 @@ def build() -> Starlette:
         Route(USAGE_PATH, usage_feed, methods=["POST"]),
         Route(STRIPE_WEBHOOK_PATH, stripe_webhook, methods=["POST"]),
         Route(ANTOM_NOTIFY_PATH, antom_notify, methods=["POST"]),
+        Route(RECEIPT_PATH, receipt, methods=["GET"]),
         *auth_api.routes(),
     ])

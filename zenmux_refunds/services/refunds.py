@@ -237,7 +237,11 @@ def approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: i
                   detail={"preview_final_cents": preview_final_cents,
                           "settled_final_cents": q.final_cents, "usage_cents": q.usage_cents,
                           "gross_cents": q.refundable_cents, "fee_cents": q.fee_cents,
-                          "currency": q.charged_currency, "final_minor": q.final_charged_minor})
+                          "currency": q.charged_currency, "final_minor": q.final_charged_minor,
+                          # what the credit note cannot derive from the stored amounts
+                          # alone (the percentage: small amounts fit several)
+                          "paid_cents": q.paid_cents, "fee_percent": q.fee_percent,
+                          "already_refunded_cents": q.already_refunded_cents})
             if kind == OrderKind.SUBSCRIPTION:
                 _downgrade(s, account.id, order, refund, now)
             else:
