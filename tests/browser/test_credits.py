@@ -48,7 +48,7 @@ def test_paul_rows_and_previews_match_the_expectations(page: Page):
     expect(page.locator("#final-amount")).to_have_text("$40.72")
     expect(page.locator("#refund-window")).to_have_text("Refund window remaining 8h 0m")
     expect(page.locator("#forfeits")).to_contain_text(
-        "Forfeits the $2.50 Discount bonus (of which $0.00 is left)")
+        "The $2.50 Discount bonus of this top-up is already spent: nothing to forfeit")
     expect(page.locator("#forfeits")).to_contain_text(
         "Revokes a referral reward linked to this top-up ($5.00, pending)")
     shot(page, "credits-preview-paul-TOP-3001")
@@ -93,7 +93,7 @@ def test_paul_refunds_top_3001_and_rita_sees_the_reward_revoked(page: Page):
     page.locator("#refund-TOP-3001").click()
     page.locator("#submit-refund").click()
     expect(page.locator("#confirm-text")).to_contain_text("$40.72")
-    expect(page.locator("#confirm-text")).to_contain_text("Card (Stripe)")
+    expect(page.locator("#confirm-text")).to_contain_text("your card (Stripe)")
     shot(page, "credits-confirm-paul")
     page.locator("#confirm-refund").click()
     expect(page.locator("#refund-status")).to_have_text("Refunding")
@@ -119,6 +119,9 @@ def test_paul_refunds_top_3001_and_rita_sees_the_reward_revoked(page: Page):
 def test_fiona_refund_fails_again_and_the_wallet_is_recredited(page: Page):
     _credits(page, "fiona")
     page.locator("#refund-TOP-6002").click()
+    # its earlier refund failed: that is said first, then a new preview on request
+    expect(page.locator("#last-refund-failed")).to_contain_text("RF-6002")
+    page.locator("#continue-to-preview").click()
     expect(page.locator("#final-amount")).to_have_text("$14.25")
     expect(_line(page, "Platform fee (5%)")).to_contain_text("$0.75")
     page.locator("#submit-refund").click()

@@ -62,7 +62,7 @@ def test_alice_refund_goes_refunding_then_refunded(page: Page):
     _open_refund(page, "SUB-1002")
     page.locator("#submit-refund").click()
     expect(page.locator("#confirm-text")).to_contain_text("$15.71")
-    expect(page.locator("#confirm-text")).to_contain_text("Card (Stripe)")
+    expect(page.locator("#confirm-text")).to_contain_text("your card (Stripe)")
     shot(page, "subscription-confirm-alice")
     page.locator("#confirm-refund").click()
     expect(page.locator("#refund-status")).to_have_text("Refunding")

@@ -6,6 +6,8 @@ the signed-in account.
 
 from __future__ import annotations
 
+from urllib.parse import quote as url_quote
+
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
@@ -134,8 +136,14 @@ def subscription_history(account_id: int, page: int = 1,
         return Page(rows, total, page, page_size)
 
 
-def preview(account_id: int, kind: OrderKind, order_id: int) -> Preview:
-    """The refund dialog's preview of one order (NotYourOrder if not the account's)."""
+def preview(account_id: int, kind: OrderKind, order_id: int, *,
+            shown_final_cents: int | None = None) -> Preview:
+    """The refund dialog's preview of one order (NotYourOrder if not the account's).
+
+    ``shown_final_cents``: the final amount the customer was shown before this read (the
+    preview they submitted); when the new quote differs, the preview says so
+    (``amount_change``), with both amounts.
+    """
     with db.reading() as s:
         account = s.get(Account, account_id)
         now = clock.now(s)
@@ -143,29 +151,39 @@ def preview(account_id: int, kind: OrderKind, order_id: int) -> Preview:
         plan = s.get(CurrentPlan, account_id)
     d, q, order = view.decision, view.decision.quote, view.order
     fee_label = f"Platform fee ({q.fee_percent}%)"
+    refundable = money.format_usd(max(q.refundable_cents, 0))
     if kind == OrderKind.SUBSCRIPTION:
         lines = [
             ("Current plan", plan.plan if plan else "Free"),
             ("Total paid", money.format_usd(q.paid_cents)),
             ("Actual usage", money.format_usd(q.usage_cents)),
             ("Already refunded", money.format_usd(q.already_refunded_cents)),
-            ("Refundable balance", money.format_usd(max(q.refundable_cents, 0))),
+            ("Refundable balance", refundable),
             (fee_label, money.format_usd(q.fee_cents)),
         ]
         forfeits: tuple[str, ...] = ()
+        effects = _plan_effects(plan, order)
     else:
-        lines = [
-            ("Order amount", money.format_usd(q.paid_cents)),
-            ("Payment time", money.format_instant(order.paid_at).removesuffix(" UTC")),
+        lines = [("Order amount", money.format_usd(q.paid_cents))]
+        if q.charged_currency != "USD":
+            lines.append(("Amount charged",
+                          money.format_currency(order.charged_minor, q.charged_currency)))
+        lines += [
+            ("Payment time", money.format_instant(order.paid_at)),
             ("Usage since payment", money.format_usd(q.usage_cents)),
             ("Already refunded", money.format_usd(q.already_refunded_cents)),
+            ("Refundable balance", refundable),
             (fee_label, money.format_usd(q.fee_cents)),
         ]
         forfeits = _forfeit_lines(view.forfeits)
+        # the wallet gives up the refundable balance (the customer receives the final)
+        effects = (f"{refundable} of top-up credits leave your wallet immediately",)
     final = money.format_usd(q.final_cents)
     in_currency = (money.format_currency(q.final_charged_minor, q.charged_currency)
                    if q.charged_currency != "USD" else "")
     button = button_state(d)
+    previous, change = _amount_change(shown_final_cents, q.final_cents)
+    failure = _last_failure(view.latest_refund)
     return Preview(
         kind=OrderKind(kind), order_id=order.id, order_ref=order.ref,
         lines=tuple(lines),
@@ -178,6 +196,12 @@ def preview(account_id: int, kind: OrderKind, order_id: int) -> Preview:
         window_seconds=int(d.window_remaining.total_seconds()),
         window_ticks=clock_runs(),
         forfeits=forfeits, can_refund=button.can_refund, reason=button.reason,
+        effects=effects if button.can_refund else (),  # nothing happens to refuse
+        destination=destination_label(order.channel),
+        previous_final=previous, amount_change=change,
+        last_failure=failure,
+        support_contact=SUPPORT_EMAIL if failure else "",
+        support_mailto=_support_mailto(view.latest_refund) if failure else "",
     )
 
 
@@ -188,13 +212,70 @@ def clock_runs() -> bool:
     return cfg.frozen_now is None or cfg.clock_running
 
 
+def destination_label(channel: str) -> str:
+    """Where a refund of a ``channel`` payment goes, as the customer knows it.
+
+    No brand or last 4 digits: no order stores them (Stripe would give them on the
+    charge's ``payment_method_details.card``; Antom names the wallet in the payment
+    result), so the confirmation names the kind of account and its provider.
+    """
+    return {"stripe": "your card (Stripe)", "antom": "your Alipay account (Antom)"}.get(
+        channel, f"your original payment method ({method_label(channel)})")
+
+
+def _plan_effects(plan: CurrentPlan | None, order: SubscriptionPayment) -> tuple[str, ...]:
+    """What a subscription refund does to the plan at approval (refunds._downgrade): the
+    plan this payment pays for drops to Free at once; a payment that no longer carries
+    the current plan leaves it alone."""
+    if plan is not None and plan.payment_id == order.id:
+        return (f"Your {plan.plan} plan drops to Free immediately when the refund is "
+                "approved; you can subscribe again at any time",)
+    return ("Your current plan does not change: this payment is not the one it runs on",)
+
+
+def _amount_change(shown_cents: int | None, final_cents: int) -> tuple[str, str]:
+    """(the amount shown before, the sentence) when the final amount moved, else ("", "")."""
+    if shown_cents is None or shown_cents == final_cents:
+        return "", ""
+    before, now = money.format_usd(shown_cents), money.format_usd(final_cents)
+    return before, (f"The amount changed from {before} to {now} because of usage since "
+                    "you opened this.")
+
+
+# The support address customers write to (also in services.requests and the page
+# footer); named here so the dialog's failure notice does not import the requests use case.
+SUPPORT_EMAIL = "support@zenmux.ai"
+
+
+def _last_failure(latest: Refund | None) -> str:
+    """The sentence the dialog shows first when the order's last refund failed (as the
+    customer sees it: one the provider paid after all reads "Under review", not Failed)."""
+    if latest is None or shown_status(latest) != RefundStatus.FAILED:
+        return ""
+    return f"Your refund {latest.ref} of this order failed: please contact support"
+
+
+def _support_mailto(latest: Refund) -> str:
+    subject = url_quote(f"Refund {latest.ref} failed")
+    return f"mailto:{SUPPORT_EMAIL}?subject={subject}"
+
+
 def _forfeit_lines(f: quotes.Forfeits | None) -> tuple[str, ...]:
+    """What the refund forfeits and revokes besides the top-up credits, plainly: the
+    whole Discount bonus, the part of it that is left, or nothing because it is spent."""
     if f is None:
         return ()
     lines = []
     if f.discount_micros:
-        lines.append(f"Forfeits the {money.format_usd_micros(f.discount_micros)} Discount bonus "
-                     f"(of which {money.format_usd_micros(f.discount_left_micros)} is left)")
+        bonus = money.format_usd_micros(f.discount_micros)
+        if f.discount_left_micros >= f.discount_micros:
+            lines.append(f"The {bonus} Discount bonus of this top-up is forfeited")
+        elif f.discount_left_micros > 0:
+            lines.append(f"{money.format_usd_micros(f.discount_left_micros)} of the {bonus} "
+                         "Discount bonus is left and is forfeited")
+        else:
+            lines.append(f"The {bonus} Discount bonus of this top-up is already spent: "
+                         "nothing to forfeit")
     if f.reward_status:
         # Never the referrer's name: that is another customer's data.
         lines.append("Revokes a referral reward linked to this top-up "

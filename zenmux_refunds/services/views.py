@@ -166,6 +166,20 @@ class Preview:
     forfeits: tuple[str, ...]
     can_refund: bool
     reason: str
+    # What approval does at once, in words (subscription: the plan drops to Free; top-up:
+    # the top-up credits leave the wallet), said before it happens: preview and confirmation.
+    effects: tuple[str, ...] = ()
+    # Where the money goes, named as the customer knows it: "your card (Stripe)". Nothing
+    # stored names the card's brand or last 4 digits (see billing.destination_label).
+    destination: str = ""
+    # The amount the customer was shown before this read, when it differs ("" if not):
+    # "$15.71", and the sentence that says so.
+    previous_final: str = ""
+    amount_change: str = ""
+    # The order's last refund failed: said before any new preview ("" if it did not).
+    last_failure: str = ""
+    support_contact: str = ""
+    support_mailto: str = ""
 
 
 @dataclass(frozen=True)

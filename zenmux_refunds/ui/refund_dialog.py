@@ -1,5 +1,12 @@
 """The refund dialog, shared by both billing pages: one dialog per page, driven by the
-selected order. Step 1 preview, step 2 second confirmation, step 3 status.
+selected order. Step 1 preview, step 2 second confirmation, step 3 status. An order
+whose last refund failed opens on that failure first (step 0); the customer goes on to
+a new preview from there, or closes.
+
+What will happen is said before it happens: the preview and the confirmation carry the
+service's own sentences (the plan drops to Free, the top-up credits leave the wallet,
+where the money goes), and Submit compares the fresh quote with the amount the customer
+was shown: the service says when it changed, with both amounts.
 
 Every handler resolves the session again and passes the account to the services,
 which refuse an order that is not the account's; the dialog only holds view data.
@@ -24,7 +31,7 @@ from zenmux_refunds.ui.auth_state import AuthState
 
 log = logging.getLogger(__name__)
 
-PREVIEW, CONFIRM, STATUS = "preview", "confirm", "status"
+FAILED, PREVIEW, CONFIRM, STATUS = "failed", "preview", "confirm", "status"
 KINDS = tuple(OrderKind)
 MAX_ORDER_ID = 2**31 - 1  # an INTEGER key on PostgreSQL; SQLite's is wider
 STATUS_POLL_MS = 2000
@@ -59,6 +66,14 @@ class RefundDialogState(AuthState):
     window_ticks: bool = False
     window_stamp: int = 0
     forfeits: list[str] = []
+    effects: list[str] = []  # what approval does at once, in the service's words
+    destination: str = ""  # "your card (Stripe)"
+    previous_final: str = ""  # the amount shown before Submit, when Submit's differs
+    amount_change: str = ""  # the sentence that says so
+    # step 0: the order's last refund failed
+    last_failure: str = ""
+    support_contact: str = ""
+    support_mailto: str = ""
     can_refund: bool = False
     reason: str = ""
     error: str = ""
@@ -84,8 +99,9 @@ class RefundDialogState(AuthState):
 
     # The preview and the status are copied field by field: the view models hold money
     # the browser must not get (Preview.final_cents stays in the backend-only var).
-    def _load_preview(self, account_id: int) -> None:
-        view = billing.preview(account_id, self._kind, self._order_id)
+    def _load_preview(self, account_id: int, *, shown_final_cents: int | None = None) -> None:
+        view = billing.preview(account_id, self._kind, self._order_id,
+                               shown_final_cents=shown_final_cents)
         self.order_ref = view.order_ref
         self.lines = list(view.lines)
         self.final, self.final_in_currency = view.final, view.final_in_currency
@@ -94,6 +110,10 @@ class RefundDialogState(AuthState):
         self.window_seconds, self.window_ticks = view.window_seconds, view.window_ticks
         self.window_stamp += 1
         self.can_refund, self.reason = view.can_refund, view.reason
+        self.effects, self.destination = list(view.effects), view.destination
+        self.previous_final, self.amount_change = view.previous_final, view.amount_change
+        self.last_failure = view.last_failure
+        self.support_contact, self.support_mailto = view.support_contact, view.support_mailto
 
     def _load_status(self, account_id: int) -> None:
         view = billing.refund_status(account_id, self._refund_id)
@@ -125,7 +145,24 @@ class RefundDialogState(AuthState):
                         account.email, kind, order_id)
             self.notice = ORDER_NOT_FOUND
             return
+        if self.last_failure:
+            self.step = FAILED  # the failure first, before any new preview
         self.open = True
+
+    @rx.event
+    def to_preview(self):
+        """From the failure notice on to a new preview of the same order."""
+        if not self.open or self.step != FAILED:
+            return
+        account = self.signed_in_account()
+        if account is None:
+            return rx.redirect("/sign-in")
+        try:
+            self._load_preview(account.id)
+        except quotes.NotYourOrder:
+            self.open = False
+            return
+        self.error, self.step = "", PREVIEW
 
     @rx.event
     def set_open(self, value: bool):
@@ -147,7 +184,8 @@ class RefundDialogState(AuthState):
         if account is None:
             return rx.redirect("/sign-in")
         try:
-            self._load_preview(account.id)
+            # the amount the customer was shown: the fresh quote says if it moved since
+            self._load_preview(account.id, shown_final_cents=self._final_cents)
         except quotes.NotYourOrder:
             self.open = False
             return
@@ -253,13 +291,14 @@ def _preview_body() -> rx.Component:
                 rx.text(S.final, weight="bold", size="5", id="final-amount"),
                 rx.cond(S.final_in_currency != "",
                         rx.text("returned as ", S.final_in_currency, id="final-in-currency")),
-                align="baseline",
+                align="baseline", wrap="wrap", justify="end",
             ),
-            justify="between", width="100%", align="center",
+            justify="between", width="100%", align="center", wrap="wrap",
         ),
         rx.cond(S.forfeits.length() > 0,
                 rx.vstack(rx.foreach(S.forfeits, lambda f: rx.text("• ", f, size="2")),
                           spacing="1", id="forfeits")),
+        _effects("refund-effects"),
         rx.text(S.window, size="2", weight="medium", id="refund-window",
                 custom_attrs={"data-countdown-seconds": S.window_seconds,
                               "data-countdown-runs": S.window_ticks.to(str),
@@ -270,10 +309,48 @@ def _preview_body() -> rx.Component:
         rx.hstack(
             rx.link("Refund policy & FAQ", href="/policy", size="2", is_external=True),
             rx.spacer(),
-            rx.button("Cancel", variant="soft", color_scheme="gray", on_click=S.close),
-            rx.button("Submit Refund", on_click=S.to_confirm, disabled=~S.can_refund,
-                      id="submit-refund"),
-            width="100%", align="center",
+            # the two buttons stay together when a phone's width wraps the row
+            rx.hstack(
+                rx.button("Cancel", variant="soft", color_scheme="gray", on_click=S.close),
+                rx.button("Submit Refund", on_click=S.to_confirm, disabled=~S.can_refund,
+                          id="submit-refund"),
+                margin_left="auto",
+            ),
+            width="100%", align="center", wrap="wrap",
+        ),
+        spacing="3", width="100%",
+    )
+
+
+def _effects(element_id: str) -> rx.Component:
+    """What approval does at once (the service's sentences), as a short list."""
+    S = RefundDialogState
+    return rx.cond(S.effects.length() > 0,
+                   rx.vstack(rx.foreach(S.effects, lambda e: rx.text("• ", e, size="2",
+                                                                     weight="medium")),
+                             spacing="1", id=element_id))
+
+
+def _failed_body() -> rx.Component:
+    """Step 0: the order's last refund failed. Said first, with whom to contact; a new
+    preview only if the customer asks for it (and the order is still refundable)."""
+    S = RefundDialogState
+    return rx.vstack(
+        rx.callout(S.last_failure, color_scheme="red", icon="circle_x", role="alert",
+                   id="last-refund-failed", width="100%"),
+        rx.text("Support: ", rx.link(S.support_contact, href=S.support_mailto,
+                                     id="support-contact"), size="2"),
+        rx.cond(S.can_refund,
+                rx.text("This order can still be refunded: you can ask for a new refund, "
+                        "or close this and wait for support.", size="2", color_scheme="gray"),
+                rx.text(S.reason, size="2", color_scheme="gray", id="failed-reason")),
+        rx.hstack(
+            rx.button("Close", variant="soft", color_scheme="gray", on_click=S.close,
+                      id="close-failed"),
+            rx.cond(S.can_refund,
+                    rx.button("See a new refund preview", on_click=S.to_preview,
+                              id="continue-to-preview")),
+            justify="end", width="100%", wrap="wrap",
         ),
         spacing="3", width="100%",
     )
@@ -283,12 +360,23 @@ def _confirm_body() -> rx.Component:
     S = RefundDialogState
     return rx.vstack(
         rx.text("Please confirm your refund", weight="bold", size="4"),
+        rx.cond(S.amount_change != "",
+                rx.callout(S.amount_change, color_scheme="amber", icon="triangle_alert",
+                           role="alert", id="amount-changed", width="100%")),
         rx.text(
-            "Refund ", rx.text.strong(S.final),
+            "Refund ",
+            rx.cond(S.previous_final != "",
+                    rx.text.span(rx.el.s(S.previous_final), " ", id="previous-final",
+                                 color="var(--gray-11)")),
+            rx.text.strong(S.final),
             rx.cond(S.final_in_currency != "", rx.text.span(" (", S.final_in_currency, ")")),
-            " to your original payment method, ", rx.text.strong(S.method), "? ",
+            " to ", rx.text.strong(S.destination), "?",
             id="confirm-text",
         ),
+        _effects("confirm-effects"),
+        rx.cond(S.forfeits.length() > 0,
+                rx.vstack(rx.foreach(S.forfeits, lambda f: rx.text("• ", f, size="2")),
+                          spacing="1", id="confirm-forfeits")),
         rx.text("This cannot be undone. The amount is settled with your latest usage when you "
                 "confirm.", size="2", color_scheme="gray"),
         rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", icon="triangle_alert")),
@@ -340,7 +428,7 @@ def refund_dialog() -> rx.Component:
         rx.dialog.content(
             rx.dialog.title(rx.cond(S.step == STATUS, "Refund status", "Refund " + S.order_ref)),
             rx.match(S.step, (CONFIRM, _confirm_body()), (STATUS, _status_body()),
-                     _preview_body()),
+                     (FAILED, _failed_body()), _preview_body()),
             max_width="520px", id="refund-dialog",
         ),
         open=S.open,
