@@ -13,6 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Where customers write for help (the policy's "Contact us"; the prepared e-mail request)
+SUPPORT_EMAIL = "support@zenmux.ai"
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "zenmux.db"
 
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from zenmux_refunds import clock, db
-from zenmux_refunds.config import settings
+from zenmux_refunds.config import SUPPORT_EMAIL, settings
 from zenmux_refunds.domain import money, policy
 from zenmux_refunds.domain.vocabulary import Attention, OrderKind, RefundStatus
 from zenmux_refunds.models import Account, CurrentPlan, Refund, SubscriptionPayment
@@ -244,7 +244,6 @@ def _amount_change(shown_cents: int | None, final_cents: int) -> tuple[str, str]
 
 # The support address customers write to (also in services.requests and the page
 # footer); named here so the dialog's failure notice does not import the requests use case.
-SUPPORT_EMAIL = "support@zenmux.ai"
 
 
 def _last_failure(latest: Refund | None) -> str:

@@ -19,13 +19,13 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from zenmux_refunds import clock, db
+from zenmux_refunds.config import SUPPORT_EMAIL
 from zenmux_refunds.domain import money, policy
 from zenmux_refunds.domain.vocabulary import OrderKind, RefundSource, RequestStatus
 from zenmux_refunds.models import Account, EmailRequest, SubscriptionPayment, TopupOrder
 from zenmux_refunds.services import auth, billing, ledger, quotes, refunds
 from zenmux_refunds.services.views import ActionCheck, Page, RequestRow
 
-SUPPORT_EMAIL = "support@zenmux.ai"
 REVIEW_BUSINESS_DAYS = 7
 MAX_REASON = 2000
 MAX_CONTACT = 254  # an e-mail address at most (RFC 5321), the column's width

@@ -8,7 +8,7 @@ import uuid
 
 import reflex as rx
 
-from zenmux_refunds.config import settings
+from zenmux_refunds.config import SUPPORT_EMAIL, settings
 from zenmux_refunds.domain.money import format_instant
 from zenmux_refunds.auth_api import SIGN_OUT_PATH
 from zenmux_refunds.services import auth, demo, scenarios, usage
@@ -198,7 +198,7 @@ def footer() -> rx.Component:
         rx.divider(),
         rx.hstack(
             rx.text("Contact us:", weight="bold", size="1"),
-            rx.link("Technical support: support@zenmux.ai", href="mailto:support@zenmux.ai",
+            rx.link(f"Technical support: {SUPPORT_EMAIL}", href=f"mailto:{SUPPORT_EMAIL}",
                     size="1"),
             *([rx.link(f"Business inquiries: {settings().business_email}",
                        href=f"mailto:{settings().business_email}", size="1")]

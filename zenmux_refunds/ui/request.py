@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from zenmux_refunds.config import SUPPORT_EMAIL
 from zenmux_refunds.domain.money import format_instant
 from zenmux_refunds.services import requests
 from zenmux_refunds.services.views import RequestRow
@@ -109,7 +110,7 @@ def request_page() -> rx.Component:
                                                   icon="check", id="req-filed")),
                 rx.hstack(
                     rx.button("Submit request", type="submit", id="req-submit"),
-                    rx.link("Open the prepared e-mail to support@zenmux.ai", href=S.mailto,
+                    rx.link(f"Open the prepared e-mail to {SUPPORT_EMAIL}", href=S.mailto,
                             is_external=True, id="req-mailto"),
                     spacing="4", align="center",
                 ),
