@@ -7,7 +7,7 @@ Nothing else in the code reads ``os.environ`` for application settings.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -66,6 +66,19 @@ def _flag(name: str, default: bool) -> bool:
 
 
 @dataclass(frozen=True)
+class SmtpTarget:
+    """Where the outbox sends mail (``ZENMUX_SMTP_URL``). ``implicit_tls``: smtps://
+    (TLS from the first byte); otherwise smtp:// with STARTTLS whenever the server
+    offers it. The password never appears in a repr or a log."""
+
+    implicit_tls: bool
+    host: str
+    port: int
+    username: str = ""
+    password: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     frozen_now: datetime | None
@@ -99,6 +112,9 @@ class Settings:
     signin_lockout_minutes: int
     signin_max_failures_per_address: int
     antom_notify_tolerance_seconds: int
+    # None: mails are written to the outbox only, never sent
+    smtp: SmtpTarget | None = None
+    mail_from: str = "ZenMux <no-reply@zenmux.ai>"
 
     @property
     def https(self) -> bool:
@@ -165,6 +181,45 @@ def _origins(public_url: str) -> tuple[str, ...]:
     return tuple(_origin(o, field="ZENMUX_ALLOWED_ORIGINS") for o in raw.split(",") if o.strip())
 
 
+def _smtp_target() -> SmtpTarget | None:
+    """``ZENMUX_SMTP_URL``: ``smtp://[user:pass@]host[:port]`` (port 587 by default,
+    STARTTLS when offered) or ``smtps://…`` (implicit TLS, port 465 by default); user
+    and password percent-encoded. Errors never repeat the value (it holds a password)."""
+    from urllib.parse import unquote, urlsplit
+
+    raw = os.environ.get("ZENMUX_SMTP_URL", "").strip()
+    if not raw:
+        return None
+    name = "ZENMUX_SMTP_URL"
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"{name}: not a URL like smtp://user:pass@host:587") from None
+    if parts.scheme not in {"smtp", "smtps"}:
+        raise ConfigError(f"{name}: the scheme must be smtp:// or smtps://")
+    if not parts.hostname:
+        raise ConfigError(f"{name}: no host (smtp://user:pass@host:587)")
+    if (parts.path not in {"", "/"}) or parts.query or parts.fragment:
+        raise ConfigError(f"{name}: only scheme, credentials, host and port are read")
+    tls = parts.scheme == "smtps"
+    return SmtpTarget(implicit_tls=tls, host=parts.hostname,
+                      port=port or (465 if tls else 587),
+                      username=unquote(parts.username or ""),
+                      password=unquote(parts.password or ""))
+
+
+def _mail_from() -> str:
+    from email.utils import parseaddr
+
+    raw = os.environ.get("ZENMUX_MAIL_FROM", "").strip() or "ZenMux <no-reply@zenmux.ai>"
+    address = parseaddr(raw)[1]
+    if "@" not in address or any(c in raw for c in "\r\n"):
+        raise ConfigError(f"ZENMUX_MAIL_FROM: {raw!r} is not an address like "
+                          "'ZenMux <no-reply@zenmux.ai>'")
+    return raw
+
+
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     """The settings of this process (cached; tests call ``settings.cache_clear()``)."""
@@ -212,4 +267,6 @@ def settings() -> Settings:
                                              low=1, high=100_000),
         antom_notify_tolerance_seconds=_int("ZENMUX_ANTOM_NOTIFY_TOLERANCE_SECONDS", 300,
                                             low=1, high=86_400),
+        smtp=_smtp_target(),
+        mail_from=_mail_from(),
     )

@@ -284,6 +284,33 @@ class ClockSetting(SQLModel, table=True):
     scenario_json: str = Field(default="", sa_type=sa.Text)
 
 
+class OutboxMail(SQLModel, table=True):
+    """A mail to send: written in the transaction of the change it tells about (the
+    transactional outbox), sent after the commit by the background pass. ``key`` names
+    the event (``refund:12:approved``) and is unique, so one event makes one mail even
+    if its transaction is retried. ``message_id`` is fixed when the row is written: a
+    resend after a crash carries the same Message-ID header.
+
+    ``created_at`` is the app's clock (the demo clock in the demo); the sending
+    columns (``next_attempt_at``, ``lease_until``, ``sent_at``) are the wall clock."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=128)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    to: str = Field(max_length=254)
+    subject: str = Field(max_length=300)
+    text: str = Field(sa_type=sa.Text)
+    html: str = Field(sa_type=sa.Text)
+    message_id: str = Field(unique=True, max_length=255)
+    created_at: datetime
+    attempts: int = Field(default=0, nullable=False)
+    next_attempt_at: datetime
+    last_error: Optional[str] = Field(default=None, nullable=True, max_length=1000)
+    # while a process is handing this mail to SMTP; others keep off until it passes
+    lease_until: Optional[datetime] = Field(default=None, nullable=True)
+    sent_at: Optional[datetime] = Field(default=None, nullable=True, index=True)
+
+
 ALL_TABLES = [
     Account,
     Wallet,
@@ -299,4 +326,5 @@ ALL_TABLES = [
     EmailRequest,
     AuthSession,
     ClockSetting,
+    OutboxMail,
 ]

@@ -1,6 +1,7 @@
 """The background pass every app process runs: settle or reconcile refunds in
-Refunding, grant referral rewards that fell due. Each step is safe to run in several
-processes at once (the services lock and re-check)."""
+Refunding, grant referral rewards that fell due, send the outbox's mails. Each step is
+safe to run in several processes at once (the services lock and re-check; a mail is
+leased before it is sent)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import asyncio
 import logging
 
 from zenmux_refunds.config import settings
-from zenmux_refunds.services import refunds, rewards
+from zenmux_refunds.services import mail, refunds, rewards
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 def run_once() -> None:
     refunds.process_refunding()
     rewards.grant_due()
+    mail.send_pending()
 
 
 async def background_loop() -> None:

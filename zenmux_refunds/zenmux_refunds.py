@@ -10,6 +10,7 @@ from zenmux_refunds.config import settings
 from zenmux_refunds.ui.auth_state import HOME_ROUTE, SIGN_IN_ROUTE, AuthState
 from zenmux_refunds.ui.session_guard import SessionGuard
 from zenmux_refunds.ui.credits import CreditsState, credits_page
+from zenmux_refunds.ui.mailbox import MailboxState, mailbox_page
 from zenmux_refunds.ui.policy import policy_page
 from zenmux_refunds.ui.request import RequestState, request_page
 from zenmux_refunds.ui.sign_in import SignInState, sign_in_page
@@ -41,6 +42,8 @@ app.add_page(request_page, route="/request", title="Email request · ZenMux",
              on_load=RequestState.load)
 app.add_page(support_page, route="/support", title="Support console · ZenMux",
              on_load=SupportState.load)
+app.add_page(mailbox_page, route="/mailbox", title="Mailbox · ZenMux",
+             on_load=MailboxState.load)
 app.add_page(policy_page, route="/policy", title="Refund policy & FAQ · ZenMux",
              on_load=AuthState.load_public_page)
 app.register_lifespan_task(background_loop)

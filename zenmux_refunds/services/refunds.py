@@ -82,7 +82,7 @@ from zenmux_refunds.models import (
     TopupOrder,
 )
 from zenmux_refunds.providers import Outcome, ProviderError, RefundRequest, provider_for
-from zenmux_refunds.services import ledger, quotes
+from zenmux_refunds.services import ledger, mail, quotes
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +249,7 @@ def approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: i
             if retried is not None:
                 audit(s, refund, actor=actor, action="retry_of", at=now,
                       detail=f"retry of {retried.ref}")
+            mail.refund_approved(s, refund)  # the outbox: sent only if this commits
             if within is not None:
                 within(s, refund, now)
             return Approved(refund.id, refund.ref, preview_final_cents, q, kind)
@@ -387,6 +388,7 @@ def _close(s: Session, refund: Refund, target: str, *, actor: str, detail: str, 
     s.add(refund)
     audit(s, refund, actor=actor, action=target, at=now, from_status=before,
           to_status=target, detail=detail)
+    mail.refund_closed(s, refund)  # the outbox: sent only if this commits
     if refund.attention in _OPEN_WHILE_REFUNDING and refund.attention_resolved_at is None:
         # stuck, or waiting for an action: it has ended, so there is nothing left to do
         refund.attention_resolved_at = now

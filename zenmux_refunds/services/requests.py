@@ -23,7 +23,7 @@ from zenmux_refunds.config import SUPPORT_EMAIL
 from zenmux_refunds.domain import money, policy
 from zenmux_refunds.domain.vocabulary import OrderKind, RefundSource, RequestStatus
 from zenmux_refunds.models import Account, EmailRequest, SubscriptionPayment, TopupOrder
-from zenmux_refunds.services import auth, billing, ledger, quotes, refunds
+from zenmux_refunds.services import auth, billing, ledger, mail, quotes, refunds
 from zenmux_refunds.services.views import ActionCheck, Page, RequestRow
 
 REVIEW_BUSINESS_DAYS = 7
@@ -167,6 +167,7 @@ def file_request(account_id: int, *, contact: str, purchase_at: str, amount: str
         )
         s.add(row)
         s.flush()
+        mail.request_received(s, row)
         return Filed(row.ref, row.review_due_at, order.ref if order else None)
 
 
@@ -269,6 +270,7 @@ def approve(actor_id: int, request_id: int) -> str:
         current.status, current.refund_id = RequestStatus.APPROVED, refund.id
         current.decided_by, current.decided_at = actor.email, now
         s.add(current)
+        mail.request_approved(s, current, refund)
 
     approved = refunds.request_refund(
         actor=actor.email, account_id=row.account_id, kind=row.order_kind,
@@ -295,6 +297,7 @@ def deny(actor_id: int, request_id: int, note: str) -> None:
         row.status, row.decision_note = RequestStatus.DENIED, note[:1000]
         row.decided_by, row.decided_at = actor.email, clock.now(s)
         s.add(row)
+        mail.request_denied(s, row)
 
 
 def check_decision(request_id: int, action: str) -> ActionCheck:

@@ -120,6 +120,7 @@ def header() -> rx.Component:
                     _nav_link("Subscription", "/subscription"),
                     _nav_link("Credits", "/credits"),
                     _nav_link("Email request", "/request"),
+                    rx.cond(AuthState.demo_mode, _nav_link("Mailbox", "/mailbox")),
                     rx.cond(AuthState.is_support, _nav_link("Support console", "/support")),
                     spacing="5", align="center")),
                 spacing="5",

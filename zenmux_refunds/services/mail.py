@@ -1,0 +1,405 @@
+"""E-mail notifications through a transactional outbox.
+
+Writing: the lifecycle calls one function of this module inside the transaction of the
+change a mail tells about — ``refund_approved`` in ``refunds.approve``,
+``refund_closed`` in ``refunds._close`` (Refunded, Failed, Canceled),
+``request_received`` in ``requests.file_request``, ``request_approved`` and
+``request_denied`` at the request's decision. The mail (subject, text and HTML bodies,
+rendered from ``zenmux_refunds/mail_templates/`` with the amounts the refund stored,
+formatted by ``domain.money``) becomes an ``OutboxMail`` row of that transaction: it
+exists if and only if the change was committed. Its ``key`` names the event
+(``refund:12:approved``) and is unique; a second write of the same key does nothing.
+
+Sending: ``send_pending`` (the background pass, after the commit) takes each due mail
+under a lease (a conditional UPDATE: one process at a time, and a crashed sender's
+lease expires), hands it to SMTP, and marks it sent right after the server accepted
+it. A failure is recorded in ``last_error`` and retried with backoff (30 s doubling up
+to an hour, never given up: a mail stays pending until it is sent). SMTP has no
+idempotency key: a crash between the server's acceptance and our commit sends it
+again when the lease expires — with the same ``Message-ID`` (fixed when the row is
+written), so the resend is recognisably the same message. Without ``ZENMUX_SMTP_URL``
+mails stay in the outbox.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import secrets
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+
+import jinja2
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from zenmux_refunds import clock, db
+from zenmux_refunds.config import SmtpTarget, settings
+from zenmux_refunds.domain import money, policy
+from zenmux_refunds.domain.vocabulary import OrderKind, RefundSource, RefundStatus
+from zenmux_refunds.models import (
+    Account,
+    EmailRequest,
+    OutboxMail,
+    Refund,
+    SubscriptionPayment,
+    TopupOrder,
+)
+from zenmux_refunds.services import billing
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "mail_templates"
+SMTP_TIMEOUT_SECONDS = 30
+# long enough for a connection, a login and one message, each within the timeout
+LEASE = timedelta(seconds=3 * SMTP_TIMEOUT_SECONDS + 10)
+FIRST_RETRY_SECONDS = 30
+MAX_RETRY_SECONDS = 3600
+BATCH = 50
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    autoescape=jinja2.select_autoescape(enabled_extensions=("html",),
+                                        default_for_string=False, default=False),
+    undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+# ------------------------------------------------------------------ writing
+
+
+def _dates(first, last) -> tuple[str, str]:
+    return f"{first:%a %Y-%m-%d}", f"{last:%a %Y-%m-%d}"
+
+
+def _refund_facts(s: Session, refund: Refund) -> dict:
+    """What a refund mail says, from the integers the refund stored."""
+    if refund.order_kind == OrderKind.SUBSCRIPTION:
+        order = s.get(SubscriptionPayment, refund.subscription_payment_id)
+        what = f"{order.plan} subscription payment {order.ref}"
+        paid = money.format_usd(order.amount_cents)
+    else:
+        order = s.get(TopupOrder, refund.topup_order_id)
+        what = f"Pay-As-You-Go top-up {order.ref}"
+        paid = money.format_usd(order.amount_cents)
+        if order.charged_currency.upper() != "USD":
+            paid += f" ({money.format_currency(order.charged_minor, order.charged_currency)})"
+    returned_usd = money.format_usd(refund.final_cents)
+    returned_charged = (money.format_currency(refund.final_minor, refund.currency)
+                        if refund.currency.upper() != "USD" else "")
+    first, last = _dates(*policy.arrival_dates(refund.requested_at))
+    return {
+        "refund_ref": refund.ref, "order_ref": order.ref, "order": what, "paid": paid,
+        "refundable": money.format_usd(refund.gross_cents),
+        "fee": money.format_usd(refund.fee_cents),
+        "returned_usd": returned_usd, "returned_charged": returned_charged,
+        # what reaches the customer, in the currency it is paid in
+        "returned": returned_charged or returned_usd,
+        "method": billing.method_label(order.channel),
+        "requested": money.format_instant(refund.requested_at),
+        "settled": money.format_instant(refund.settled_at) if refund.settled_at else "",
+        "arrival_first": first, "arrival_last": last,
+    }
+
+
+def _request_facts(s: Session, row: EmailRequest) -> dict:
+    order = (s.get(TopupOrder, row.topup_order_id) if row.topup_order_id else
+             s.get(SubscriptionPayment, row.subscription_payment_id)
+             if row.subscription_payment_id else None)
+    return {
+        "request_ref": row.ref, "amount": money.format_usd(row.amount_cents),
+        "purchase_at": money.format_instant(row.purchase_at),
+        "order": order.ref if order else "no order matched yet: support will check",
+        "submitted": money.format_instant(row.submitted_at),
+        "due": money.format_instant(row.review_due_at),
+        "decided": money.format_instant(row.decided_at) if row.decided_at else "",
+        "note": row.decision_note,
+    }
+
+
+def _message_id(key: str) -> str:
+    """A Message-ID unique across databases (a demo reset reuses row ids), fixed when
+    the row is written, so that every resend of the row carries the same one."""
+    domain = parseaddr(settings().mail_from)[1].rpartition("@")[2] or "zenmux.ai"
+    slug = "".join(c if c.isalnum() else "." for c in key)
+    return f"<{slug}.{secrets.token_hex(8)}@{domain}>"
+
+
+def _insert(s: Session):
+    return postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def _write(s: Session, *, key: str, account_id: int, subject: str, template: str,
+           quote_ref: str, **context) -> None:
+    """Add the mail to the caller's transaction; nothing if ``key`` was written."""
+    account = s.get(Account, account_id)
+    values = {"name": account.name, "subject": subject, "quote_ref": quote_ref, **context}
+    row = {
+        "key": key, "account_id": account.id, "to": account.email, "subject": subject,
+        "text": _env.get_template(f"{template}.txt").render(values),
+        "html": _env.get_template(f"{template}.html").render(values),
+        "message_id": _message_id(key), "created_at": clock.now(s), "attempts": 0,
+        "next_attempt_at": clock.real_now(),
+    }
+    s.execute(_insert(s)(OutboxMail.__table__).values(**row)
+              .on_conflict_do_nothing(index_elements=["key"]))
+
+
+def refund_approved(s: Session, refund: Refund) -> None:
+    """In ``refunds.approve``'s transaction. A refund approved from an e-mail request
+    is told by the request's decision mail (``request_approved``), not twice."""
+    if refund.source == RefundSource.EMAIL:
+        return
+    r = _refund_facts(s, refund)
+    _write(s, key=f"refund:{refund.id}:approved", account_id=refund.account_id,
+           subject=f"Refund {refund.ref} approved: {r['returned']} on its way",
+           template="refund_approved", quote_ref=refund.ref, r=r)
+
+
+_CLOSED_SUBJECTS = {
+    RefundStatus.REFUNDED: "Refund {ref} completed: {returned} returned",
+    RefundStatus.FAILED: "Refund {ref} failed: please contact support",
+    RefundStatus.CANCELED: "Refund {ref} canceled",
+}
+
+
+def refund_closed(s: Session, refund: Refund) -> None:
+    """In ``refunds._close``'s transaction: the refund reached a terminal status."""
+    status = RefundStatus(refund.status)
+    r = _refund_facts(s, refund)
+    _write(s, key=f"refund:{refund.id}:{status.value}", account_id=refund.account_id,
+           subject=_CLOSED_SUBJECTS[status].format(ref=refund.ref, returned=r["returned"]),
+           template=f"refund_{status.value}", quote_ref=refund.ref, r=r)
+
+
+def request_received(s: Session, row: EmailRequest) -> None:
+    """In ``requests.file_request``'s transaction (``row`` flushed: it has an id)."""
+    _write(s, key=f"request:{row.id}:received", account_id=row.account_id,
+           subject=f"Refund request {row.ref} received", template="request_received",
+           quote_ref=row.ref, q=_request_facts(s, row))
+
+
+def request_approved(s: Session, row: EmailRequest, refund: Refund) -> None:
+    """In the approval's transaction, once the request is Approved with its refund."""
+    r = _refund_facts(s, refund)
+    _write(s, key=f"request:{row.id}:decided", account_id=row.account_id,
+           subject=f"Refund request {row.ref} approved: refund {refund.ref}, "
+                   f"{r['returned']} on its way",
+           template="request_approved", quote_ref=refund.ref,
+           q=_request_facts(s, row), r=r)
+
+
+def request_denied(s: Session, row: EmailRequest) -> None:
+    """In ``requests.deny``'s transaction, once the request is Denied."""
+    _write(s, key=f"request:{row.id}:decided", account_id=row.account_id,
+           subject=f"Refund request {row.ref} denied", template="request_denied",
+           quote_ref=row.ref, q=_request_facts(s, row))
+
+
+# ------------------------------------------------------------------ sending
+
+
+class MailError(RuntimeError):
+    """Sending is refused before anything is sent (the message is the reason)."""
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _Smtp:
+    """One SMTP connection for a pass, opened at the first mail. smtps:// speaks TLS
+    from the start; smtp:// upgrades with STARTTLS whenever the server offers it, and
+    without it sends a password only to a loopback host (a local relay)."""
+
+    def __init__(self, target: SmtpTarget):
+        self.target = target
+        self.client: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        t = self.target
+        context = ssl.create_default_context()
+        if t.implicit_tls:
+            client = smtplib.SMTP_SSL(t.host, t.port, timeout=SMTP_TIMEOUT_SECONDS,
+                                      context=context)
+        else:
+            client = smtplib.SMTP(t.host, t.port, timeout=SMTP_TIMEOUT_SECONDS)
+        try:
+            client.ehlo()
+            if not t.implicit_tls:
+                if client.has_extn("starttls"):
+                    client.starttls(context=context)
+                    client.ehlo()
+                elif t.username and not _loopback(t.host):
+                    raise MailError("the server offers no STARTTLS: the SMTP password is "
+                                    "not sent in the clear (use smtps://)")
+            if t.username:
+                client.login(t.username, t.password)
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def send(self, message: EmailMessage) -> None:
+        if self.client is None:
+            self.client = self._connect()
+        self.client.send_message(message)
+
+    def close(self, *, polite: bool = True) -> None:
+        client, self.client = self.client, None
+        if client is None:
+            return
+        try:
+            client.quit() if polite else client.close()
+        except (smtplib.SMTPException, OSError):
+            client.close()
+
+
+def _message(mail: OutboxMail) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings().mail_from
+    message["To"] = mail.to
+    message["Subject"] = mail.subject
+    message["Date"] = format_datetime(mail.created_at)
+    message["Message-ID"] = mail.message_id
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(mail.text)
+    message.add_alternative(mail.html, subtype="html")
+    return message
+
+
+def _due(at: datetime):
+    return (OutboxMail.sent_at.is_(None), OutboxMail.next_attempt_at <= at,
+            sa.or_(OutboxMail.lease_until.is_(None), OutboxMail.lease_until <= at))
+
+
+def _lease(mail_id: int, at: datetime) -> OutboxMail | None:
+    """Take the mail for one attempt, if it is still due and nobody holds it: one
+    conditional UPDATE, so two processes can never both win it."""
+    with db.transaction() as s:
+        taken = s.execute(
+            sa.update(OutboxMail.__table__)
+            .where(OutboxMail.id == mail_id, *_due(at))
+            .values(lease_until=at + LEASE, attempts=OutboxMail.attempts + 1)).rowcount
+        if taken != 1:
+            return None
+        return s.exec(select(OutboxMail).where(OutboxMail.id == mail_id)).one()
+
+
+def _mark_sent(mail_id: int, at: datetime) -> None:
+    with db.transaction() as s:
+        s.execute(sa.update(OutboxMail.__table__)
+                  .where(OutboxMail.id == mail_id, OutboxMail.sent_at.is_(None))
+                  .values(sent_at=at, lease_until=None, last_error=None))
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the ``attempts``-th failed attempt: 30 s, 60 s, … up to 1 h."""
+    return timedelta(seconds=min(FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0),
+                                 MAX_RETRY_SECONDS))
+
+
+def _mark_failed(mail_id: int, attempts: int, error: BaseException, at: datetime) -> None:
+    text = f"{type(error).__name__}: {error}"[:1000]
+    with db.transaction() as s:
+        s.execute(sa.update(OutboxMail.__table__)
+                  .where(OutboxMail.id == mail_id, OutboxMail.sent_at.is_(None))
+                  .values(last_error=text, lease_until=None,
+                          next_attempt_at=at + backoff(attempts)))
+
+
+def send_pending(*, now: datetime | None = None, limit: int = BATCH) -> int:
+    """Send the mails that are due (oldest first); return how many SMTP accepted.
+
+    Without ``ZENMUX_SMTP_URL`` nothing is sent and nothing fails: mails wait in the
+    outbox. ``now`` (wall clock) is for tests. Safe in several threads and processes
+    at once: each mail is leased before it is sent."""
+    target = settings().smtp
+    if target is None:
+        return 0
+
+    def current() -> datetime:
+        return now or clock.real_now()
+
+    with db.reading() as s:
+        ids = s.exec(select(OutboxMail.id).where(*_due(current()))
+                     .order_by(OutboxMail.id).limit(limit)).all()
+    sent = 0
+    smtp = _Smtp(target)
+    try:
+        for mail_id in ids:
+            mail = _lease(mail_id, current())
+            if mail is None:
+                continue  # sent or taken by another process since we looked
+            try:
+                smtp.send(_message(mail))
+            except Exception as exc:  # noqa: BLE001 - recorded; retried after a backoff
+                smtp.close(polite=False)
+                _mark_failed(mail.id, mail.attempts, exc, current())
+                log.warning("mail %s (%s) not sent, attempt %s: %s", mail.id, mail.key,
+                            mail.attempts, type(exc).__name__)
+                continue
+            _mark_sent(mail.id, current())
+            sent += 1
+    finally:
+        smtp.close()
+    return sent
+
+
+# ------------------------------------------------------------------ the demo Mailbox
+
+
+@dataclass(frozen=True)
+class MailRow:
+    """One mail of the signed-in account, as the Mailbox lists it."""
+
+    id: int
+    subject: str
+    at: str
+    status: str  # Sent | Waiting
+
+
+@dataclass(frozen=True)
+class MailView:
+    subject: str
+    at: str
+    to: str
+    status: str
+    text: str
+
+
+def _status(mail: OutboxMail) -> str:
+    return "Sent" if mail.sent_at is not None else "Waiting"
+
+
+def mailbox(account_id: int, *, limit: int = 100) -> list[MailRow]:
+    """The account's own mails, newest first."""
+    with db.reading() as s:
+        rows = s.exec(select(OutboxMail).where(OutboxMail.account_id == account_id)
+                      .order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc())
+                      .limit(limit)).all()
+    return [MailRow(id=m.id, subject=m.subject, at=money.format_instant(m.created_at),
+                    status=_status(m)) for m in rows]
+
+
+def open_mail(account_id: int, mail_id: int) -> MailView | None:
+    """One of the account's mails (None when it is not theirs or does not exist)."""
+    with db.reading() as s:
+        mail = s.exec(select(OutboxMail).where(OutboxMail.id == mail_id,
+                                               OutboxMail.account_id == account_id)).first()
+    if mail is None:
+        return None
+    return MailView(subject=mail.subject, at=money.format_instant(mail.created_at),
+                    to=mail.to, status=_status(mail), text=mail.text)
