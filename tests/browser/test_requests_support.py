@@ -268,3 +268,29 @@ def test_support_finds_a_stale_success_was_not_paid_and_retries_the_refund(
     sam.locator("#check-confirm").click()
     expect(sam.locator("#support-message")).to_contain_text("Retried as RF-")
     sam.context.close()
+
+
+def test_the_request_form_fills_in_a_picked_order_and_refuses_the_same_request_twice(
+        page: Page):
+    """Item 7: pick the order from the list (date, time, amount filled in), submit;
+    the same request again is refused beside the order picker, naming the pending one."""
+    sign_in_as(page, "paul")
+    page.get_by_role("link", name="Email request").click()
+    page.wait_for_url("**/request{,/}")
+    page.locator("#req-order").click()
+    page.get_by_role("option", name="TOP-3004", exact=False).click()
+    expect(page.locator("#req-purchase-at")).to_have_value("2026-11-26 10:00")
+    expect(page.locator("#req-amount")).to_have_value("10.00")
+    page.locator("#req-reason").fill("Paid by bank transfer by mistake")
+    shot(page, "request-order-picked")
+    page.locator("#req-submit").click()
+    ref = _request_ref(page)
+    expect(page.locator("#req-filed")).to_contain_text("TOP-3004")
+
+    page.locator("#req-submit").click()  # the same request again
+    error = page.locator("#req-error")
+    expect(error).to_contain_text(f"You already asked for this order: {ref}")
+    # shown beside the order picker, not in a box far from it
+    expect(page.locator("#req-order").locator("xpath=..").locator("#req-error")).to_have_count(1)
+    shot(page, "request-duplicate-refused")
+    expect(page.locator("[id^=request-status-]")).to_have_count(1)

@@ -156,3 +156,27 @@ def test_the_audit_trail_reads_as_sentences(example_db):
     [approved] = [line for line in trail if line.action == "approved"]
     assert approved.detail.startswith("Refundable $8.99, fee $0.45, returned $8.54")
     assert "_cents" not in " ".join(line.detail for line in trail)
+
+
+def test_the_order_picker_lists_the_accounts_own_paid_orders_of_every_channel(example_db):
+    choices = requests.orders_to_pick(_id("paul"))
+    refs = [c.label.split(" · ")[0] for c in choices]
+    # newest first; the pending TOP-3005 is not a purchase to ask a refund of
+    assert refs == ["TOP-3004", "TOP-3002", "TOP-3001", "TOP-3003"]
+    [bank] = [c for c in choices if c.label.startswith("TOP-3004")]
+    assert (bank.purchase_at, bank.amount) == ("2026-11-26 10:00", "10.00")
+    assert "Bank transfer" in bank.label
+    assert not [c for c in requests.orders_to_pick(_id("alice")) if "TOP-" in c.label]
+
+
+def test_an_identical_pending_request_is_refused_and_a_decided_one_can_be_asked_again(
+        example_db):
+    first = _file()
+    with pytest.raises(requests.RequestError, match=f"You already asked for this order: "
+                                                    f"{first.ref}") as refused:
+        _file(reason="Asking again")
+    assert refused.value.field == requests.ORDER
+    assert _count_requests() == 1
+    requests.deny(_id("sam"), _request_id(first.ref), "Paid by the bank: ask your bank")
+    again = _file(reason="The bank says to ask you")
+    assert again.ref != first.ref and _count_requests() == 2

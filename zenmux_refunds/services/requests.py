@@ -24,7 +24,7 @@ from zenmux_refunds.domain import money, policy
 from zenmux_refunds.domain.vocabulary import OrderKind, RefundSource, RequestStatus
 from zenmux_refunds.models import Account, EmailRequest, SubscriptionPayment, TopupOrder
 from zenmux_refunds.services import auth, billing, ledger, mail, quotes, refunds
-from zenmux_refunds.services.views import ActionCheck, Page, RequestRow
+from zenmux_refunds.services.views import ActionCheck, OrderChoice, Page, RequestRow
 
 REVIEW_BUSINESS_DAYS = 7
 MAX_REASON = 2000
@@ -57,6 +57,7 @@ AMOUNT = "Amount"
 BALANCE = "Current unused credit balance"
 CONTACT = "Account email / ID"
 REASON = "Reason"
+ORDER = "Your order"
 
 
 def parse_purchase_time(text: str) -> datetime:
@@ -148,6 +149,8 @@ def file_request(account_id: int, *, contact: str, purchase_at: str, amount: str
     if len(reason) > MAX_REASON:
         raise RequestError(REASON, f"at most {MAX_REASON} characters")
     with db.transaction() as s:
+        # under the account's lock: two identical submissions at once file one request
+        ledger.lock_account(s, account_id)
         account = s.get(Account, account_id)
         if contact.lower() not in (account.email, account.ref.lower()):
             raise RequestError(CONTACT,
@@ -157,6 +160,12 @@ def file_request(account_id: int, *, contact: str, purchase_at: str, amount: str
         if at > now:
             raise RequestError(WHEN, "is in the future")
         kind, order = _match_order(s, account.id, at, amount_cents)
+        same = s.exec(select(EmailRequest.ref).where(
+            EmailRequest.account_id == account.id, EmailRequest.status == RequestStatus.PENDING,
+            EmailRequest.purchase_at == at, EmailRequest.amount_cents == amount_cents)).first()
+        if same is not None:
+            raise RequestError(ORDER if order is not None else WHEN,
+                               f"You already asked for this order: {same} is still pending")
         row = EmailRequest(
             ref=f"REQ-{secrets.token_hex(3).upper()}", account_id=account.id, contact=contact,
             purchase_at=at, amount_cents=amount_cents,
@@ -169,6 +178,34 @@ def file_request(account_id: int, *, contact: str, purchase_at: str, amount: str
         s.flush()
         mail.request_received(s, row)
         return Filed(row.ref, row.review_due_at, order.ref if order else None)
+
+
+ORDERS_LISTED = 50
+
+
+def orders_to_pick(account_id: int) -> list[OrderChoice]:
+    """The account's paid orders of every channel, newest first (at most
+    ``ORDERS_LISTED``), for the request form's order picker: picking one fills in the
+    date, time and amount the request needs. Only the account's own orders."""
+    choices: list[tuple[datetime, OrderChoice]] = []
+    with db.reading() as s:
+        for kind, model in ((OrderKind.SUBSCRIPTION, SubscriptionPayment),
+                            (OrderKind.TOPUP, TopupOrder)):
+            rows = s.exec(select(model).where(model.account_id == account_id,
+                                              model.status == "paid")
+                          .order_by(model.paid_at.desc()).limit(ORDERS_LISTED)).all()
+            for order in rows:
+                what = (f"{order.plan} subscription" if kind == OrderKind.SUBSCRIPTION
+                        else "Top-up")
+                when = order.paid_at.strftime("%Y-%m-%d %H:%M")
+                amount = money.format_usd(order.amount_cents)
+                choices.append((order.paid_at, OrderChoice(
+                    value=f"{kind}:{order.id}",
+                    label=(f"{order.ref} · {what} · {when} UTC · {amount} · "
+                           f"{billing.method_label(order.channel)}"),
+                    purchase_at=when, amount=amount.removeprefix("$").replace(",", ""))))
+    choices.sort(key=lambda pair: pair[0], reverse=True)
+    return [choice for _at, choice in choices[:ORDERS_LISTED]]
 
 
 def unused_balance(account_id: int) -> str:

@@ -276,3 +276,16 @@ class ActionCheck:
     note: str  # what happens next, or why the approval will be refused
     confirm_label: str  # the Confirm button's words
     needs_reason: bool  # deny: the customer reads the reason
+
+
+# ------------------------------------------------------------------ Email request
+
+
+@dataclass(frozen=True)
+class OrderChoice:
+    """One of the customer's orders in the request form's picker."""
+
+    value: str  # "topup:7": what the picker sends back
+    label: str  # "TOP-3004 · Top-up · 2026-11-26 10:00 UTC · $10.00 · Bank transfer"
+    purchase_at: str  # "2026-11-26 10:00", as the form's field takes it
+    amount: str  # "10.00"

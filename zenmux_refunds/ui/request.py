@@ -8,7 +8,7 @@ import reflex as rx
 from zenmux_refunds.config import SUPPORT_EMAIL
 from zenmux_refunds.domain.money import format_instant
 from zenmux_refunds.services import requests
-from zenmux_refunds.services.views import RequestRow
+from zenmux_refunds.services.views import OrderChoice, RequestRow
 from zenmux_refunds.ui.auth_state import AuthState
 from zenmux_refunds.ui.layout import page
 
@@ -20,10 +20,21 @@ REVIEW_PROMISE = (
 )
 
 
+# the form's fields, by the names RequestError gives them (errors show beside them)
+FIELDS = (requests.ORDER, requests.CONTACT, requests.WHEN, requests.AMOUNT,
+          requests.BALANCE, requests.REASON)
+
+
 class RequestState(AuthState):
     contact: str = ""
     balance: str = ""
+    purchase_at: str = ""
+    amount: str = ""
+    picked: str = ""
+    orders: list[OrderChoice] = []
     error: str = ""
+    error_field: str = ""
+    error_elsewhere: bool = False  # an error about no one field: shown above the button
     filed: str = ""
     mailto: str = ""
     my_requests: list[RequestRow] = []
@@ -33,10 +44,35 @@ class RequestState(AuthState):
         account = self.signed_in_account()
         if account is None:
             return rx.redirect("/sign-in")
-        self.contact, self.error, self.filed = account.email, "", ""
+        self.contact, self.error, self.error_field, self.filed = account.email, "", "", ""
+        self.error_elsewhere = False
+        self.purchase_at = self.amount = self.picked = ""
+        self.orders = requests.orders_to_pick(account.id)
         self.balance = requests.unused_balance(account.id)
         self.mailto = requests.prepared_mail(account.email, "YYYY-MM-DD HH:mm", "", self.balance, "")
         self.my_requests = requests.my_requests(account.id)
+
+    @rx.event
+    def pick_order(self, value: str):
+        """The customer picked one of their orders: fill in its date, time and amount
+        (looked up again on the server: only the account's own orders)."""
+        account = self.signed_in_account()
+        if account is None:
+            return rx.redirect("/sign-in")
+        choice = next((c for c in requests.orders_to_pick(account.id)
+                       if c.value == str(value)), None)
+        if choice is None:
+            self.picked = ""
+            return
+        self.picked, self.purchase_at, self.amount = choice.value, choice.purchase_at, choice.amount
+
+    @rx.event
+    def set_purchase_at(self, value: str):
+        self.purchase_at = str(value)[:40]
+
+    @rx.event
+    def set_amount(self, value: str):
+        self.amount = str(value)[:40]
 
     @rx.event
     def submit(self, form: dict):
@@ -51,9 +87,10 @@ class RequestState(AuthState):
         try:
             filed = requests.file_request(account.id, **values)
         except requests.RequestError as exc:
-            self.error, self.filed = str(exc), ""
+            self.error, self.error_field, self.filed = str(exc), exc.field, ""
+            self.error_elsewhere = exc.field not in FIELDS
             return
-        self.error = ""
+        self.error, self.error_field, self.error_elsewhere = "", "", False
         self.filed = (f"Request {filed.ref} recorded. Review due by "
                       f"{format_instant(filed.review_due_at)}"
                       + (f" (order {filed.matched_order})." if filed.matched_order else
@@ -62,9 +99,14 @@ class RequestState(AuthState):
         self.my_requests = requests.my_requests(account.id)
 
 
-def _field(label: str, control: rx.Component) -> rx.Component:
-    return rx.vstack(rx.text(label, size="2", weight="medium"), control, spacing="1",
-                     width="100%")
+def _field(label: str, control: rx.Component, field: str) -> rx.Component:
+    """A labelled input, with the error about it (if any) right beneath it."""
+    S = RequestState
+    return rx.vstack(
+        rx.text(label, size="2", weight="medium"), control,
+        rx.cond(S.error_field == field,
+                rx.text(S.error, color_scheme="red", size="2", role="alert", id="req-error")),
+        spacing="1", width="100%")
 
 
 def _request_row(r: rx.Var[RequestRow]) -> rx.Component:
@@ -92,27 +134,38 @@ def request_page() -> rx.Component:
         rx.callout(REVIEW_PROMISE, icon="clock", id="review-promise"),
         rx.form(
             rx.vstack(
+                _field("Your order (or type its date, time and amount below)", rx.select.root(
+                    rx.select.trigger(placeholder="Pick one of your orders", id="req-order",
+                                      width="100%"),
+                    rx.select.content(rx.foreach(
+                        S.orders, lambda o: rx.select.item(o.label, value=o.value))),
+                    value=S.picked, on_change=S.pick_order), requests.ORDER),
                 _field("Account email / ID", rx.input(name="contact", default_value=S.contact,
-                                                      id="req-contact", width="100%")),
+                                                      id="req-contact", width="100%"),
+                       requests.CONTACT),
                 _field("Purchase date and time (YYYY-MM-DD HH:mm, UTC)",
                        rx.input(name="purchase_at", placeholder="2026-11-26 10:00",
-                                id="req-purchase-at", width="100%")),
+                                value=S.purchase_at, on_change=S.set_purchase_at,
+                                id="req-purchase-at", width="100%"), requests.WHEN),
                 _field("Amount (USD)", rx.input(name="amount", placeholder="10.00",
-                                                id="req-amount", width="100%")),
+                                                value=S.amount, on_change=S.set_amount,
+                                                id="req-amount", width="100%"),
+                       requests.AMOUNT),
                 _field("Current unused credit balance",
                        rx.input(name="unused_balance", default_value=S.balance,
-                                id="req-balance", width="100%")),
+                                id="req-balance", width="100%"), requests.BALANCE),
                 _field("Reason for refund", rx.text_area(name="reason", id="req-reason",
-                                                         width="100%")),
-                rx.cond(S.error != "", rx.callout(S.error, color_scheme="red",
-                                                  icon="triangle_alert", id="req-error")),
+                                                         width="100%"), requests.REASON),
+                rx.cond(S.error_elsewhere, rx.callout(S.error, color_scheme="red",
+                                                      icon="triangle_alert", id="req-error")),
                 rx.cond(S.filed != "", rx.callout(S.filed, color_scheme="green",
                                                   icon="check", id="req-filed")),
                 rx.hstack(
                     rx.button("Submit request", type="submit", id="req-submit"),
-                    rx.link(f"Open the prepared e-mail to {SUPPORT_EMAIL}", href=S.mailto,
-                            is_external=True, id="req-mailto"),
-                    spacing="4", align="center",
+                    rx.text("or ", rx.link(f"open a prepared e-mail to {SUPPORT_EMAIL}",
+                                           href=S.mailto, is_external=True, id="req-mailto"),
+                            " instead", size="1", color_scheme="gray"),
+                    spacing="4", align="center", wrap="wrap",
                 ),
                 spacing="3", width="100%", max_width="560px",
             ),
