@@ -139,10 +139,12 @@ def test_amounts_tag_and_arrival_of_each_row(example_db):
     assert done.receipt_url == "/api/receipts/RF-6001.pdf"
     # item 4: the tag of a failed refund says what failed; the dialog keeps the SPEC's word
     assert (failed.tag, failed.tag_color) == ("Refund failed", "red")
+    # what the amount is: a failed refund's amount never reached the customer
+    assert (done.returned_label, failed.returned_label) == ("Amount returned", "Not returned")
     assert billing.refund_status(_id("fiona"), failed.id).label == "Failed"
 
     [refunding] = refund_record.refunds_page(_id("rita"), TOPUP).rows
-    assert refunding.tag == "Refunding"
+    assert (refunding.tag, refunding.returned_label) == ("Refunding", "Amount to be returned")
     # the dialog's words: approved Thu 2026-11-26, 1 to 3 business days
     assert refunding.arrival == "Expected between Fri 2026-11-27 and Tue 2026-12-01"
     assert refunding.arrival == billing.refund_status(_id("rita"), refunding.id).arrival

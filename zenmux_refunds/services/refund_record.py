@@ -53,6 +53,17 @@ def arrival_text(refund: Refund) -> str:
     return f"Expected between {first:%a %Y-%m-%d} and {last:%a %Y-%m-%d}"
 
 
+# the amount's label says whether it went back: a failed refund's "$14.25" is not money
+# the customer received
+RETURNED_LABELS = {
+    RefundStatus.REFUNDED: "Amount returned",
+    RefundStatus.REFUNDING: "Amount to be returned",
+    RefundStatus.FAILED: "Not returned",
+    RefundStatus.CANCELED: "Not returned",
+    policy.NEEDS_ATTENTION: "Amount under review",
+}
+
+
 def _row(refund: Refund, order_ref: str) -> RefundRecordRow:
     tag = billing.status_tag(refund)
     return RefundRecordRow(
@@ -60,6 +71,7 @@ def _row(refund: Refund, order_ref: str) -> RefundRecordRow:
         requested=money.format_instant(refund.requested_at),
         refundable=money.format_usd(refund.gross_cents),
         fee=money.format_usd(refund.fee_cents),
+        returned_label=RETURNED_LABELS[billing.shown_status(refund)],
         returned=money.format_usd(refund.final_cents),
         returned_in_currency=(money.format_currency(refund.final_minor, refund.currency)
                               if refund.currency != "USD" else ""),

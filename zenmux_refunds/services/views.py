@@ -262,6 +262,7 @@ class RefundRecordRow:
     requested: str  # "2026-11-26 12:00 UTC"
     refundable: str  # the credit value the refund released: "$16.54"
     fee: str
+    returned_label: str  # "Amount returned", "Amount to be returned", "Not returned", …
     returned: str  # what goes back, in USD: "$15.71"
     returned_in_currency: str  # "CNY 677.08" when charged in another currency, else ""
     tag: str
