@@ -83,7 +83,7 @@ def test_rita_ivan_fiona_rows_match_the_expectations(page: Page):
     _balances(page, "$15.00", "$15.00", "$0.00")
     _disabled_with(page, "TOP-6001", "Fully refunded")
     expect(page.locator("#tag-TOP-6001")).to_have_text("Refunded")
-    expect(page.locator("#tag-TOP-6002")).to_have_text("Failed")
+    expect(page.locator("#tag-TOP-6002")).to_have_text("Refund failed")
     expect(page.locator("#refund-TOP-6002")).to_be_enabled()
     shot(page, "credits-fiona")
 

@@ -93,7 +93,7 @@ def test_failed_refund_restores_the_plan(page: Page, app_server):
     expect(page.locator("#refund-status")).to_have_text("Failed", timeout=30_000)
     expect(page.locator("#status-description")).to_contain_text("please contact support")
     expect(page.locator("#current-plan")).to_have_text("Pro")
-    expect(page.locator("#tag-SUB-1002")).to_have_text("Failed")
+    expect(page.locator("#tag-SUB-1002")).to_have_text("Refund failed")
     shot(page, "subscription-status-failed")
     page.locator("#close-dialog").click()
     # Failed counts nothing: the order can be refunded again

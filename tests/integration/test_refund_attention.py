@@ -170,7 +170,7 @@ def test_support_resolves_it_with_a_note(example_db, settles_at_once):
     assert (last.action, last.actor) == ("attention_resolved", "sam@zenmux.example")
     assert "ticket 4411" in json.loads(last.detail)["note"]
     assert console.list_refunds(sam, status="needs_attention").total == 0
-    assert billing.status_tag(row).tag == "Failed"
+    assert billing.status_tag(row).tag == "Refund failed"
     assert _balances("paul") == before  # resolving moves no money
     with pytest.raises(refunds.RefundRefused, match="does not need attention"):
         console.resolve_attention(sam, refund_id, "again")

@@ -32,6 +32,9 @@ PLAN_PRICES_CENTS = {"Free": 0, "Pro": 2000, "Max": 10000, "Ultra": 20000}
 STATUS_COLORS = {RefundStatus.REFUNDING: "blue", RefundStatus.REFUNDED: "green",
                  RefundStatus.FAILED: "red", RefundStatus.CANCELED: "gray",
                  policy.NEEDS_ATTENTION: "orange"}
+# A tag sits beside a paid amount in a row: a bare "Failed" there reads as if the payment
+# failed, so the tag names the refund. The dialog keeps the status table's own words.
+TAG_WORDS = {RefundStatus.FAILED: "Refund failed"}
 PAGE_SIZE_MAX = 100
 
 
@@ -59,7 +62,8 @@ def status_tag(refund: Refund | None) -> StatusTag:
     if refund is None:
         return NO_TAG
     shown = shown_status(refund)
-    return StatusTag(tag=policy.STATUS_WORDS[shown].label, tag_color=STATUS_COLORS[shown])
+    return StatusTag(tag=TAG_WORDS.get(shown, policy.STATUS_WORDS[shown].label),
+                     tag_color=STATUS_COLORS[shown])
 
 
 def page_bounds(page: int, page_size: int) -> tuple[int, int]:

@@ -17,7 +17,7 @@ from zenmux_refunds.models import (
     Refund,
     TopupOrder,
 )
-from zenmux_refunds.services import billing, ledger, quotes
+from zenmux_refunds.services import billing, ledger, quotes, refund_record
 from zenmux_refunds.services.views import (
     NO_BUTTON,
     NO_TAG,
@@ -119,12 +119,12 @@ def transactions(account_id: int, page: int = 1,
 
 def _transaction_row(*, key: str, id: int, date: str, ref: str, amount: str, type: str,
                      description: str, is_order: bool, tag: StatusTag,
-                     button: RefundButton) -> TransactionRow:
+                     button: RefundButton, returned: str = "") -> TransactionRow:
     return TransactionRow(
         key=key, id=id, date=date, ref=ref, amount=amount, type=type,
         description=description, is_order=is_order, tag=tag.tag, tag_color=tag.tag_color,
         can_refund=button.can_refund, reason=button.reason, gift=button.gift,
-        email_link=button.email_link,
+        email_link=button.email_link, returned=returned,
     )
 
 
@@ -145,6 +145,9 @@ def _channel_label(channel: str) -> str:
 
 
 def _entry_row(entry: LedgerEntry, refund: Refund | None) -> TransactionRow:
+    # a refund's debit is the refundable amount; beside it, what the customer gets back
+    # (the fee is the difference), so the fee is never invisible
+    refund_line = entry.kind == LedgerKind.REFUND and refund is not None
     return _transaction_row(
         key=f"entry-{entry.id}", id=entry.id, date=money.format_instant(entry.at),
         ref=refund.ref if refund else "", amount=_signed(entry.amount_micros),
@@ -152,6 +155,7 @@ def _entry_row(entry: LedgerEntry, refund: Refund | None) -> TransactionRow:
         description=entry.description, is_order=False,
         tag=billing.status_tag(refund) if entry.kind == LedgerKind.REFUND else NO_TAG,
         button=NO_BUTTON,
+        returned=refund_record.returned_words(refund) if refund_line else "",
     )
 
 

@@ -131,6 +131,8 @@ class TransactionRow:
     reason: str
     gift: bool
     email_link: bool
+    # a refund's line: what was returned beside what the wallet lost ("returned $19.00")
+    returned: str = ""
 
 
 @dataclass(frozen=True)
@@ -289,3 +291,45 @@ class OrderChoice:
     label: str  # "TOP-3004 · Top-up · 2026-11-26 10:00 UTC · $10.00 · Bank transfer"
     purchase_at: str  # "2026-11-26 10:00", as the form's field takes it
     amount: str  # "10.00"
+
+
+# ------------------------------------------------------------------ the refund record
+
+
+@dataclass(frozen=True)
+class RefundRecordRow:
+    """One of the customer's refunds in a page's Refunds section: what was asked, what
+    the platform kept and what went back, in words and amounts ready to show. ``id`` is
+    the refund's (the customer's own), for opening its timeline."""
+
+    id: int
+    ref: str  # "RF-…"
+    order_ref: str
+    requested: str  # "2026-11-26 12:00 UTC"
+    refundable: str  # the credit value the refund released: "$16.54"
+    fee: str
+    returned_label: str  # "Amount returned", "Amount to be returned", "Not returned", …
+    returned: str  # what goes back, in USD: "$15.71"
+    returned_in_currency: str  # "CNY 677.08" when charged in another currency, else ""
+    tag: str
+    tag_color: str
+    arrival: str  # "Expected between … and …" while Refunding, else ""
+    receipt_url: str  # the credit note (PDF)
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One customer-safe step of a refund's life: when, and what happened in words."""
+
+    at: str
+    text: str
+    kind: str  # approved | changed | sent | refunded | failed | canceled | review
+
+
+@dataclass(frozen=True)
+class RefundTimeline:
+    """A refund as its customer opens it: the record's row and its timeline, oldest
+    first. Never support's notes, e-mails, provider texts or ids."""
+
+    row: RefundRecordRow
+    events: tuple[TimelineEvent, ...]

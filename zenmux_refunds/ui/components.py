@@ -34,12 +34,20 @@ def refund_cell(kind: OrderKind, row: rx.Var[HistoryRow] | rx.Var[TransactionRow
     )
 
 
-def amount_cell(row: rx.Var[HistoryRow] | rx.Var[TransactionRow]) -> rx.Component:
+def amount_cell(row: rx.Var[HistoryRow] | rx.Var[TransactionRow],
+                on_tag_click=None) -> rx.Component:
+    """The amount and its refund status tag; ``on_tag_click`` makes the tag a button
+    (it opens the refund's timeline)."""
+    tag = rx.badge(row.tag, color_scheme=row.tag_color, id="tag-" + row.ref)
+    if on_tag_click is not None:
+        tag = rx.el.button(tag, on_click=on_tag_click, type="button",
+                           title="Show this refund's timeline",
+                           aria_label=row.tag + ": show this refund's timeline",
+                           background="none", border="none", padding="0",
+                           cursor="pointer", line_height="0")
     return rx.hstack(
         rx.text(row.amount),
-        rx.cond(row.tag != "",
-                rx.badge(row.tag, color_scheme=row.tag_color,
-                         id="tag-" + row.ref)),
+        rx.cond(row.tag != "", tag),
         spacing="2", align="center",
     )
 

@@ -1,5 +1,6 @@
 """Credits Management: balances with their breakdown, referral rewards, and the
-Transactions list (server-paginated, newest first) with Refund on top-up rows."""
+Transactions list (server-paginated, newest first) with Refund on top-up rows and, on a
+refund's line, what was returned; then the Refunds section (``ui/refund_record.py``)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from zenmux_refunds.ui.components import amount_cell, pager, refund_cell
 from zenmux_refunds.ui.layout import page
 from zenmux_refunds.ui.paged import PagedTable
 from zenmux_refunds.ui.refund_dialog import refund_dialog, reload_rows_after_refund
+from zenmux_refunds.ui.refund_record import RefundRecords, refunds_section
 
 PAGE_SIZE = 20
 
 
-class CreditsState(PagedTable, AuthState):
+class CreditsState(RefundRecords, PagedTable, AuthState):
     balances: Balances | None = None  # None until the page has loaded
     breakdown: list[tuple[str, str]] = []  # (label, signed amount)
     rewards: list[RewardRow] = []
@@ -28,6 +30,10 @@ class CreditsState(PagedTable, AuthState):
         self.balances, self.breakdown = view.balances, list(view.breakdown)
         self.rewards = credits.referral_rewards(account_id)
         self._show(credits.transactions(account_id, self.page, PAGE_SIZE))
+        self._fill_records(account_id)
+
+    def _record_kind(self) -> str:
+        return OrderKind.TOPUP
 
 
 reload_rows_after_refund(OrderKind.TOPUP, CreditsState.load_rows)
@@ -76,7 +82,13 @@ def _row(row: rx.Var[TransactionRow]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(row.date),
         rx.table.cell(row.ref),
-        rx.table.cell(amount_cell(row)),
+        rx.table.cell(rx.vstack(
+            amount_cell(row, CreditsState.open_record_for_line(row.is_order, row.id)),
+            # a refund's line: what came back beside what the wallet lost
+            rx.cond(row.returned != "",
+                    rx.text(row.returned, size="1", color_scheme="gray",
+                            id="returned-" + row.ref)),
+            spacing="1")),
         rx.table.cell(row.type),
         rx.table.cell(row.description),
         rx.table.cell(rx.cond(row.is_order, refund_cell(OrderKind.TOPUP, row), rx.fragment())),
@@ -104,5 +116,6 @@ def credits_page() -> rx.Component:
             width="100%", variant="surface",
         ),
         pager(CreditsState),
+        refunds_section(CreditsState, "top-ups"),
         refund_dialog(),
     )

@@ -20,6 +20,9 @@ class PagedTable(rx.State, mixin=True):
     def _fill(self, account_id: int) -> None:
         raise NotImplementedError
 
+    def _on_load(self) -> None:
+        """A fresh page load (a mixin placed before this one may reset its own vars)."""
+
     def _show(self, result: Page) -> None:
         """Keep one page of a ``views.Page`` result."""
         self.rows, self.total, self.pages, self.page = (result.rows, result.total,
@@ -32,6 +35,7 @@ class PagedTable(rx.State, mixin=True):
         if account is None:
             return rx.redirect(SIGN_IN_ROUTE)
         self.page = 1
+        self._on_load()
         self._fill(account.id)
 
     @rx.event

@@ -1,5 +1,6 @@
 """Subscription Management: the current plan card and the Billing History, paginated on
-the server, newest first, each row with its Refund button and refund status tag."""
+the server, newest first, each row with its Refund button and refund status tag (which
+opens the refund's timeline); then the Refunds section (``ui/refund_record.py``)."""
 
 from __future__ import annotations
 
@@ -13,17 +14,22 @@ from zenmux_refunds.ui.components import amount_cell, pager, refund_cell
 from zenmux_refunds.ui.layout import page
 from zenmux_refunds.ui.paged import PagedTable
 from zenmux_refunds.ui.refund_dialog import refund_dialog, reload_rows_after_refund
+from zenmux_refunds.ui.refund_record import RefundRecords, refunds_section
 
 PAGE_SIZE = 10
 
 
-class SubscriptionState(PagedTable, AuthState):
+class SubscriptionState(RefundRecords, PagedTable, AuthState):
     plan: PlanCard | None = None  # None until the page has loaded
     rows: list[HistoryRow] = []
 
     def _fill(self, account_id: int) -> None:
         self.plan = billing.plan_card(account_id)
         self._show(billing.subscription_history(account_id, self.page, PAGE_SIZE))
+        self._fill_records(account_id)
+
+    def _record_kind(self) -> str:
+        return OrderKind.SUBSCRIPTION
 
 
 reload_rows_after_refund(OrderKind.SUBSCRIPTION, SubscriptionState.load_rows)
@@ -57,7 +63,7 @@ def _history_row(row: rx.Var[HistoryRow]) -> rx.Component:
         rx.table.cell(row.date),
         rx.table.cell(row.ref),
         rx.table.cell(row.plan),
-        rx.table.cell(amount_cell(row)),
+        rx.table.cell(amount_cell(row, SubscriptionState.open_record_for_order(row.id))),
         rx.table.cell(row.method),
         rx.table.cell(row.status),
         rx.table.cell(refund_cell(OrderKind.SUBSCRIPTION, row)),
@@ -77,5 +83,6 @@ def subscription_page() -> rx.Component:
             width="100%", variant="surface",
         ),
         pager(SubscriptionState),
+        refunds_section(SubscriptionState, "subscription payments"),
         refund_dialog(),
     )
