@@ -56,3 +56,12 @@ def proxy(localstripe):
     server = support.FaultProxy(localstripe.url).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def settles_at_once(monkeypatch):
+    """The Sandbox settles a refund at its first submission (no 20-second wait)."""
+    monkeypatch.setenv("ZENMUX_SANDBOX_SETTLE_SECONDS", "0")
+    config.settings.cache_clear()
+    yield
+    config.settings.cache_clear()

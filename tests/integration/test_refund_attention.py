@@ -27,7 +27,7 @@ from tests.integration._helpers import (
     refund_events,
     refund_row,
 )
-from zenmux_refunds import config, db
+from zenmux_refunds import db
 from zenmux_refunds.models import Account, LedgerEntry, Refund
 from zenmux_refunds.providers import Outcome
 from zenmux_refunds.services import (
@@ -53,14 +53,6 @@ def _ledger_rows() -> int:
         return len(s.exec(select(LedgerEntry)).all())
 
 
-
-
-@pytest.fixture
-def settles_at_once(monkeypatch):
-    monkeypatch.setenv("ZENMUX_SANDBOX_SETTLE_SECONDS", "0")
-    config.settings.cache_clear()
-    yield
-    config.settings.cache_clear()
 
 
 def _closed(how: str) -> int:

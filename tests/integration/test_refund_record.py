@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from tests.integration._helpers import account_by_ref, approve_by_ref, refund_row
-from zenmux_refunds import clock, config, db
+from zenmux_refunds import clock, db
 from zenmux_refunds.domain.vocabulary import LedgerKind, OrderKind
 from zenmux_refunds.models import LedgerEntry, ReferralReward, Refund, RefundEvent, TopupOrder
 from zenmux_refunds.providers import Outcome
@@ -26,14 +26,6 @@ from zenmux_refunds.services import (
 )
 
 TOPUP, SUBSCRIPTION = OrderKind.TOPUP, OrderKind.SUBSCRIPTION
-
-
-@pytest.fixture
-def settles_at_once(monkeypatch):
-    monkeypatch.setenv("ZENMUX_SANDBOX_SETTLE_SECONDS", "0")
-    config.settings.cache_clear()
-    yield
-    config.settings.cache_clear()
 
 
 def _id(ref: str) -> int:
