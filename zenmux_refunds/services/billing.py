@@ -110,6 +110,28 @@ def button_state(decision: policy.Decision) -> RefundButton:
     )
 
 
+EXPIRED_TAG = "Expired"
+
+
+class ExpiredWording:
+    """On a long history every old row would repeat "Refund window expired". Fed one
+    page's Refund buttons newest first, it lets the first whose window expired keep the
+    policy's words and gives each older one the muted tag "Expired" instead (its
+    ``reason`` is unchanged: the button stays disabled for the same reason). Per page,
+    so every page reads on its own. Other reasons are always said in full."""
+
+    def __init__(self) -> None:
+        self._said = False
+
+    def tag(self, button: RefundButton) -> str:
+        if button.can_refund or button.reason != policy.Reason.WINDOW_EXPIRED.value:
+            return ""
+        if not self._said:
+            self._said = True
+            return ""
+        return EXPIRED_TAG
+
+
 def subscription_history(account_id: int, page: int = 1,
                          page_size: int = 10) -> Page[HistoryRow]:
     """One page of the account's subscription payments, newest first."""
@@ -124,7 +146,7 @@ def subscription_history(account_id: int, page: int = 1,
                           .order_by(SubscriptionPayment.paid_at.desc(), SubscriptionPayment.id.desc())
                           .offset((page - 1) * page_size).limit(page_size)).all()
         latest = latest_refunds(s, OrderKind.SUBSCRIPTION, [p.id for p in payments])
-        rows = []
+        rows, expired = [], ExpiredWording()
         for p in payments:
             decision = quotes.quote_order(s, account, OrderKind.SUBSCRIPTION, p.id, now).decision
             tag, button = status_tag(latest.get(p.id)), button_state(decision)
@@ -135,7 +157,7 @@ def subscription_history(account_id: int, page: int = 1,
                 method=method_label(p.channel), status=p.status.capitalize(),
                 tag=tag.tag, tag_color=tag.tag_color,
                 can_refund=button.can_refund, reason=button.reason, gift=button.gift,
-                email_link=button.email_link,
+                email_link=button.email_link, reason_tag=expired.tag(button),
             ))
         return Page(rows, total, page, page_size)
 

@@ -105,12 +105,12 @@ def transactions(account_id: int, page: int = 1,
         latest = billing.latest_refunds(s, OrderKind.TOPUP, order_ids)
         refund_ids = {e.refund_id for e in entry_rows.values() if e.refund_id}
         refund_rows = {r.id: r for r in s.exec(select(Refund).where(Refund.id.in_(refund_ids))).all()}
-        rows = []
+        rows, expired = [], billing.ExpiredWording()
         for src, row_id in keys:
             if src == 1:
                 order = order_rows[row_id]
                 decision = quotes.quote_order(s, account, OrderKind.TOPUP, order.id, now).decision
-                rows.append(_order_row(order, latest.get(order.id), decision))
+                rows.append(_order_row(order, latest.get(order.id), decision, expired))
             else:
                 entry = entry_rows[row_id]
                 rows.append(_entry_row(entry, refund_rows.get(entry.refund_id)))
@@ -119,24 +119,27 @@ def transactions(account_id: int, page: int = 1,
 
 def _transaction_row(*, key: str, id: int, date: str, ref: str, amount: str, type: str,
                      description: str, is_order: bool, tag: StatusTag,
-                     button: RefundButton, returned: str = "") -> TransactionRow:
+                     button: RefundButton, returned: str = "",
+                     reason_tag: str = "") -> TransactionRow:
     return TransactionRow(
         key=key, id=id, date=date, ref=ref, amount=amount, type=type,
         description=description, is_order=is_order, tag=tag.tag, tag_color=tag.tag_color,
         can_refund=button.can_refund, reason=button.reason, gift=button.gift,
-        email_link=button.email_link, returned=returned,
+        email_link=button.email_link, returned=returned, reason_tag=reason_tag,
     )
 
 
-def _order_row(order: TopupOrder, refund: Refund | None, decision) -> TransactionRow:
-    amount = money.format_usd(order.amount_cents)
+def _order_row(order: TopupOrder, refund: Refund | None, decision,
+               expired: billing.ExpiredWording) -> TransactionRow:
+    amount, button = money.format_usd(order.amount_cents), billing.button_state(decision)
     if order.charged_currency != "USD":
         amount += f" ({money.format_currency(order.charged_minor, order.charged_currency)})"
     return _transaction_row(
         key=f"order-{order.id}", id=order.id, date=money.format_instant(order.paid_at),
         ref=order.ref, amount=amount, type=_channel_label(order.channel),
         description=f"Top-up · {order.status}" if order.status != "paid" else "Top-up",
-        is_order=True, tag=billing.status_tag(refund), button=billing.button_state(decision),
+        is_order=True, tag=billing.status_tag(refund), button=button,
+        reason_tag=expired.tag(button),
     )
 
 

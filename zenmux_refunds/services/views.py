@@ -90,6 +90,9 @@ class HistoryRow:
     reason: str
     gift: bool
     email_link: bool
+    # shown in place of ``reason`` when set: the muted "Expired" of an older expired row
+    # (billing.ExpiredWording); ``reason`` keeps the policy's words
+    reason_tag: str = ""
 
 
 # ------------------------------------------------------------------ Credits page
@@ -133,6 +136,8 @@ class TransactionRow:
     email_link: bool
     # a refund's line: what was returned beside what the wallet lost ("returned $19.00")
     returned: str = ""
+    # as on HistoryRow: the muted "Expired" of an older expired row, else ""
+    reason_tag: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Pieces both billing pages use: the Refund button cell, the amount with its refund
-status tag, the pager."""
+status tag, the pager, the loading placeholders and the empty-list message."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from zenmux_refunds.services.views import HistoryRow, TransactionRow
 from zenmux_refunds.ui.refund_dialog import RefundDialogState
 
 EMAIL_REQUEST_ROUTE = "/request"
+# There is no plans page in this app: an empty history links to the public pricing page.
+PRICING_URL = "https://zenmux.ai/pricing"
 
 
 def refund_cell(kind: OrderKind, row: rx.Var[HistoryRow] | rx.Var[TransactionRow]
@@ -24,9 +26,16 @@ def refund_cell(kind: OrderKind, row: rx.Var[HistoryRow] | rx.Var[TransactionRow
                 rx.tooltip(rx.box(button, display="inline-block"),
                            content="Gift subscriptions are not eligible for refunds"),
                 button),
+        # the reason, or (an older expired row: the service says so) one muted tag that
+        # keeps the reason in its title
         rx.cond(row.can_refund, rx.fragment(),
-                rx.text(row.reason, size="1", color_scheme="gray",
-                        id="reason-" + row.ref)),
+                rx.cond(row.reason_tag != "",
+                        rx.badge(row.reason_tag, size="1", color_scheme="gray",
+                                 variant="soft", id="reason-" + row.ref,
+                                 class_name="reason-tag",
+                                 custom_attrs={"title": row.reason}),
+                        rx.text(row.reason, size="1", color_scheme="gray",
+                                id="reason-" + row.ref))),
         rx.cond(row.email_link,
                 rx.link("Request by email", href=EMAIL_REQUEST_ROUTE, size="1")),
         spacing="1",
@@ -49,6 +58,45 @@ def amount_cell(row: rx.Var[HistoryRow] | rx.Var[TransactionRow],
         rx.text(row.amount),
         rx.cond(row.tag != "", tag),
         spacing="2", align="center",
+    )
+
+
+def placeholder(key: str, height: str = "1.5em", width: str = "100%") -> rx.Component:
+    """What stands in for a value until the page's first load has finished (Radix
+    Skeleton), marked busy for assistive technology."""
+    return rx.box(rx.skeleton(height=height, width=width, loading=True),
+                  id="skeleton-" + key, class_name="loading-skeleton", width=width,
+                  custom_attrs={"aria-busy": "true"})
+
+
+def table_placeholder(key: str, rows: int = 3) -> rx.Component:
+    return rx.vstack(*[placeholder(f"{key}-{n}", height="2.25em") for n in range(rows)],
+                     spacing="2", width="100%", id="skeleton-" + key,
+                     custom_attrs={"aria-busy": "true"})
+
+
+def empty_list(key: str, words: str, link_words: str) -> rx.Component:
+    """A list with nothing in it says so, and where to go next (the pricing page)."""
+    return rx.card(
+        rx.flex(
+            rx.text(words, id=key, weight="medium"),
+            rx.link(link_words, href=PRICING_URL, is_external=True, size="2",
+                    id=key + "-pricing"),
+            direction="column", spacing="1",
+        ),
+        width="100%", variant="surface",
+    )
+
+
+def list_or_empty(state, table: rx.Component, empty: rx.Component,
+                  key: str) -> rx.Component:
+    """A paged table once the first load has finished: placeholders before, the empty
+    message when there is nothing, else the table and its pager."""
+    return rx.cond(
+        state.loaded,
+        rx.cond(state.total > 0, rx.vstack(table, pager(state), spacing="3", width="100%"),
+                empty),
+        table_placeholder(key),
     )
 
 

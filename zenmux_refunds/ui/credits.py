@@ -10,7 +10,13 @@ from zenmux_refunds.domain.vocabulary import OrderKind
 from zenmux_refunds.services import credits
 from zenmux_refunds.services.views import Balances, RewardRow, TransactionRow
 from zenmux_refunds.ui.auth_state import AuthState
-from zenmux_refunds.ui.components import amount_cell, pager, refund_cell
+from zenmux_refunds.ui.components import (
+    amount_cell,
+    empty_list,
+    list_or_empty,
+    placeholder,
+    refund_cell,
+)
 from zenmux_refunds.ui.layout import page
 from zenmux_refunds.ui.paged import PagedTable
 from zenmux_refunds.ui.refund_dialog import refund_dialog, reload_rows_after_refund
@@ -42,7 +48,8 @@ reload_rows_after_refund(OrderKind.TOPUP, CreditsState.load_rows)
 def _balance(label: str, key: str, value: rx.Var[str]) -> rx.Component:
     return rx.card(
         rx.text(label, size="2", color_scheme="gray"),
-        rx.heading(value, size="6", id=f"balance-{key}"),
+        rx.cond(CreditsState.loaded, rx.heading(value, size="6", id=f"balance-{key}"),
+                placeholder(f"balance-{key}", height="2em", width="7em")),
         flex="1",
     )
 
@@ -50,6 +57,7 @@ def _balance(label: str, key: str, value: rx.Var[str]) -> rx.Component:
 def _breakdown() -> rx.Component:
     return rx.card(
         rx.text("Breakdown", weight="bold", size="2"),
+        rx.cond(~CreditsState.loaded, placeholder("breakdown", height="3.5em")),
         rx.grid(
             rx.foreach(CreditsState.breakdown, lambda item: rx.hstack(
                 rx.text(item[0], size="2", color_scheme="gray"),
@@ -109,13 +117,17 @@ def credits_page() -> rx.Component:
         _breakdown(),
         _rewards(),
         rx.heading("Transactions", size="4"),
-        rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                "Date", "Reference", "Amount", "Type / method", "Description", "")])),
-            rx.table.body(rx.foreach(CreditsState.rows, _row)),
-            width="100%", variant="surface",
+        list_or_empty(
+            CreditsState,
+            rx.table.root(
+                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
+                    "Date", "Reference", "Amount", "Type / method", "Description", "")])),
+                rx.table.body(rx.foreach(CreditsState.rows, _row)),
+                width="100%", variant="surface",
+            ),
+            empty_list("no-topups", "No top-ups yet.", "See plans and pricing on zenmux.ai"),
+            "transactions",
         ),
-        pager(CreditsState),
         refunds_section(CreditsState, "top-ups"),
         refund_dialog(),
     )

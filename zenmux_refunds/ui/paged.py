@@ -16,6 +16,9 @@ class PagedTable(rx.State, mixin=True):
     page: int = 1
     pages: int = 1
     total: int = 0
+    # whether the page's first load has finished: until then the page shows placeholders,
+    # not "$0.00" and "0 rows" (reset with every per-user var when the session changes)
+    loaded: bool = False
 
     def _fill(self, account_id: int) -> None:
         raise NotImplementedError
@@ -37,6 +40,7 @@ class PagedTable(rx.State, mixin=True):
         self.page = 1
         self._on_load()
         self._fill(account.id)
+        self.loaded = True
 
     @rx.event
     def load_rows(self):

@@ -19,6 +19,7 @@ import reflex as rx
 from zenmux_refunds.services import quotes, refund_record
 from zenmux_refunds.services.views import RefundRecordRow, TimelineEvent
 from zenmux_refunds.ui.auth_state import SIGN_IN_ROUTE
+from zenmux_refunds.ui.components import placeholder
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +215,8 @@ def refunds_section(state, kind_words: str) -> rx.Component:
             ),
             rx.cond(state.records_loaded,
                     rx.text(f"No refunds of your {kind_words} yet.", size="2",
-                            color_scheme="gray", id="no-refunds")),
+                            color_scheme="gray", id="no-refunds"),
+                    placeholder("records", height="4em")),
         ),
         timeline_dialog(state),
         spacing="2", width="100%", id="refund-records", min_width="0",

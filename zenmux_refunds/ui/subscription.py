@@ -10,7 +10,13 @@ from zenmux_refunds.domain.vocabulary import OrderKind
 from zenmux_refunds.services import billing
 from zenmux_refunds.services.views import HistoryRow, PlanCard
 from zenmux_refunds.ui.auth_state import AuthState
-from zenmux_refunds.ui.components import amount_cell, pager, refund_cell
+from zenmux_refunds.ui.components import (
+    amount_cell,
+    empty_list,
+    list_or_empty,
+    placeholder,
+    refund_cell,
+)
 from zenmux_refunds.ui.layout import page
 from zenmux_refunds.ui.paged import PagedTable
 from zenmux_refunds.ui.refund_dialog import refund_dialog, reload_rows_after_refund
@@ -36,6 +42,14 @@ reload_rows_after_refund(OrderKind.SUBSCRIPTION, SubscriptionState.load_rows)
 
 
 def _plan_card() -> rx.Component:
+    return rx.cond(SubscriptionState.loaded, _loaded_plan_card(), rx.card(
+        rx.vstack(placeholder("plan", height="1em", width="8em"),
+                  placeholder("plan-name", height="2.25em", width="12em"),
+                  placeholder("plan-cycle", height="1em", width="20em"), spacing="2"),
+        width="100%"))
+
+
+def _loaded_plan_card() -> rx.Component:
     P = SubscriptionState.plan
     return rx.card(
         rx.hstack(
@@ -76,13 +90,19 @@ def subscription_page() -> rx.Component:
         rx.heading("Subscription Management", size="6"),
         _plan_card(),
         rx.heading("Billing History", size="4"),
-        rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                "Date", "Order", "Plan", "Amount", "Payment method", "Payment status", "")])),
-            rx.table.body(rx.foreach(SubscriptionState.rows, _history_row)),
-            width="100%", variant="surface",
+        list_or_empty(
+            SubscriptionState,
+            rx.table.root(
+                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
+                    "Date", "Order", "Plan", "Amount", "Payment method", "Payment status",
+                    "")])),
+                rx.table.body(rx.foreach(SubscriptionState.rows, _history_row)),
+                width="100%", variant="surface",
+            ),
+            empty_list("no-payments", "No subscription payments yet.",
+                       "See the plans on zenmux.ai"),
+            "history",
         ),
-        pager(SubscriptionState),
         refunds_section(SubscriptionState, "subscription payments"),
         refund_dialog(),
     )

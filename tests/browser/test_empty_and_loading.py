@@ -1,0 +1,174 @@
+"""Empty and loading states (issue 11 item 10), as a customer sees them:
+
+- an account with no orders reads "No subscription payments yet." / "No top-ups yet."
+  with a link to the public pricing page, and the Refunds sections say there are none;
+- before the server's first answer the billing pages show skeletons, never "$0.00" or
+  "0 rows": the test holds every message the server sends on the page's WebSocket
+  (Playwright's ``route_web_socket``), so what it sees is exactly the first frame the
+  browser draws from the page's initial state, then lets them through and sees the data
+  replace the skeletons;
+- on tom's four-month top-up history (demo scenario) only the newest expired row says
+  "Refund window expired"; older ones carry one muted "Expired" tag, buttons disabled.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from playwright.sync_api import Page, WebSocketRoute, expect
+
+from tests.browser.conftest import shot, sign_in_as
+from tests.support.appserver import EXAMPLE_NOW
+
+PRICING = "https://zenmux.ai/pricing"
+
+
+def _nobody_scenario(tmp_path) -> str:
+    path = tmp_path / "empty.json"
+    path.write_text(json.dumps({"now": EXAMPLE_NOW, "accounts": [
+        {"ref": "nora", "email": "nora@example.com", "name": "Nora New",
+         "password": "nora-demo-pass"},
+    ]}))
+    return str(path)
+
+
+def test_an_account_without_orders_sees_empty_lists(page: Page, app_server, tmp_path):
+    app_server.load_scenario(_nobody_scenario(tmp_path))
+    sign_in_as(page, "nora")
+
+    expect(page.locator("#no-payments")).to_have_text("No subscription payments yet.")
+    link = page.locator("#no-payments-pricing")
+    expect(link).to_have_attribute("href", PRICING)
+    expect(link).to_have_attribute("target", "_blank")
+    expect(page.locator("#no-refunds")).to_have_text(
+        "No refunds of your subscription payments yet.")
+    expect(page.locator("#current-plan")).to_have_text("Free")
+    # nothing empty pretends to be a table
+    expect(page.get_by_role("table")).to_have_count(0)
+    expect(page.get_by_text(re.compile(r"\b0 rows\b"))).to_have_count(0)
+    expect(page.locator(".loading-skeleton")).to_have_count(0)
+    shot(page, "empty-subscription")
+
+    page.get_by_role("link", name="Credits").click()
+    page.wait_for_url("**/credits{,/}")
+    expect(page.locator("#no-topups")).to_have_text("No top-ups yet.")
+    expect(page.locator("#no-topups-pricing")).to_have_attribute("href", PRICING)
+    expect(page.locator("#no-refunds")).to_have_text("No refunds of your top-ups yet.")
+    expect(page.locator("#balance-total")).to_have_text("$0.00")  # loaded: a real zero
+    expect(page.get_by_role("table")).to_have_count(0)
+    expect(page.locator(".loading-skeleton")).to_have_count(0)
+    shot(page, "empty-credits")
+
+
+def test_an_account_with_orders_sees_no_empty_message(page: Page):
+    """The control: the same pages for paul show the table and no empty message."""
+    sign_in_as(page, "paul")
+    expect(page.locator("#no-payments")).to_be_visible()  # paul only tops up
+    page.get_by_role("link", name="Credits").click()
+    page.wait_for_url("**/credits{,/}")
+    expect(page.locator(".tx-order").first).to_be_visible()
+    expect(page.locator("#no-topups")).to_have_count(0)
+
+
+class _HeldSocket:
+    """Holds what the server sends on the page's event socket until ``release()``."""
+
+    def __init__(self) -> None:
+        self.held: list = []
+        self.routes: list[WebSocketRoute] = []
+        self.released = False
+
+    def handle(self, ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()  # page → server still flows on its own
+        self.routes.append(ws)
+
+        def from_server(message) -> None:
+            if self.released:
+                ws.send(message)
+            else:
+                self.held.append((ws, message))
+
+        server.on_message(from_server)
+
+    def release(self) -> None:
+        self.released = True
+        for ws, message in self.held:
+            ws.send(message)
+        self.held.clear()
+
+
+def _held_page_load(page: Page, path: str) -> _HeldSocket:
+    held = _HeldSocket()
+    page.route_web_socket(re.compile(r".*/_event.*"), held.handle)
+    page.goto(path)
+    page.wait_for_load_state("load")
+    for _ in range(100):  # the socket is open (Playwright calls handle() as it opens)
+        if held.routes:
+            break
+        page.wait_for_timeout(100)
+    assert held.routes, "the page opened no event socket"
+    return held
+
+
+def test_billing_pages_show_skeletons_until_the_first_load(page: Page):
+    sign_in_as(page, "paul")
+
+    held = _held_page_load(page, "/credits")
+    page.wait_for_timeout(1_000)  # ample time to draw anything the server had sent
+    for key in ("total", "topup", "bonus"):
+        expect(page.locator(f"#skeleton-balance-{key}")).to_be_visible()
+        expect(page.locator(f"#balance-{key}")).to_have_count(0)
+    expect(page.locator("#skeleton-transactions")).to_be_visible()
+    expect(page.locator("#skeleton-transactions")).to_have_attribute("aria-busy", "true")
+    expect(page.locator("#skeleton-records")).to_be_visible()
+    body = page.locator("body")
+    expect(body).not_to_contain_text("$0.00")
+    expect(body).not_to_contain_text(re.compile(r"\b0 rows\b"))
+    expect(page.locator("#no-topups")).to_have_count(0)  # not "empty" either
+    expect(page.locator("#no-refunds")).to_have_count(0)
+    shot(page, "loading-credits")
+
+    held.release()
+    expect(page.locator("#balance-topup")).to_have_text("$179.37")
+    expect(page.locator(".loading-skeleton")).to_have_count(0)
+    expect(page.locator(".tx-order").first).to_be_visible()
+
+    held = _held_page_load(page, "/subscription")
+    page.wait_for_timeout(1_000)
+    expect(page.locator("#skeleton-plan-name")).to_be_visible()
+    expect(page.locator("#current-plan")).to_have_count(0)
+    expect(page.locator("#skeleton-history")).to_be_visible()
+    expect(page.locator("#no-payments")).to_have_count(0)
+    expect(page.locator("body")).not_to_contain_text(re.compile(r"\b0 rows\b"))
+    shot(page, "loading-subscription")
+    held.release()
+    expect(page.locator("#no-payments")).to_be_visible()
+    expect(page.locator(".loading-skeleton")).to_have_count(0)
+
+
+def test_older_expired_rows_carry_one_muted_tag(page: Page, app_server):
+    app_server.load_scenario("demo")
+    sign_in_as(page, "tom")
+    page.get_by_role("link", name="Credits").click()
+    page.wait_for_url("**/credits{,/}")
+    expect(page.locator("#reason-TOP-8034")).to_have_text("Refund window expired")
+    older = page.locator("#reason-TOP-8033")
+    expect(older).to_have_text("Expired")
+    expect(older).to_have_attribute("title", "Refund window expired")
+    expect(page.locator("#refund-TOP-8033")).to_be_disabled()
+    expect(page.locator("#refund-TOP-8034")).to_be_disabled()
+    expect(page.locator("#refund-TOP-8100")).to_be_enabled()
+    # one sentence on the page, every older expired row tagged
+    expect(page.get_by_text("Refund window expired", exact=True)).to_have_count(1)
+    tags = page.locator(".reason-tag")
+    assert tags.count() >= 2
+    assert set(tags.all_inner_texts()) == {"Expired"}
+    page.locator("#reason-TOP-8034").scroll_into_view_if_needed()
+    shot(page, "expired-rows-tagged")
+
+    # the next page reads on its own: its newest expired row says it again, once
+    page.get_by_role("button", name="Next").first.click()
+    expect(page.get_by_text(re.compile(r"Page 2 of"))).to_be_visible()
+    expect(page.get_by_text("Refund window expired", exact=True)).to_have_count(1)
+    expect(page.locator(".reason-tag").first).to_have_text("Expired")
