@@ -127,6 +127,9 @@ def test_billing_pages_show_skeletons_until_the_first_load(page: Page):
     expect(body).not_to_contain_text(re.compile(r"\b0 rows\b"))
     expect(page.locator("#no-topups")).to_have_count(0)  # not "empty" either
     expect(page.locator("#no-refunds")).to_have_count(0)
+    # a signed-in page never offers "Sign in" while it loads (only a visitor of the
+    # public policy page sees that link)
+    expect(page.locator("#sign-in-link")).to_have_count(0)
     shot(page, "loading-credits")
 
     held.release()

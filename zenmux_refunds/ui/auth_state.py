@@ -34,6 +34,10 @@ class AuthState(rx.State):
     account_name: str = ""
     account_email: str = ""
     account_role: str = ""
+    # a visitor who is not signed in, on a public page (the policy): the header shows a
+    # Sign in link instead of the account. False by default, so a signed-in page never
+    # flashes "Sign in" while it loads.
+    visitor: bool = False
     demo_mode: bool = settings().demo_mode
     # Which session the per-user states of this tab were filled for ("" = nobody).
     _owner: str = ""
@@ -53,7 +57,7 @@ class AuthState(rx.State):
             self.account_name = self.account_email = self.account_role = ""
         else:
             self.account_name, self.account_email = account.name, account.email
-            self.account_role = account.role
+            self.account_role, self.visitor = account.role, False
 
     @rx.var
     def is_support(self) -> bool:
@@ -63,7 +67,7 @@ class AuthState(rx.State):
     def load_public_page(self):
         """on_load of a public page (the policy): shows who is signed in, if anyone;
         never redirects."""
-        self.signed_in_account()
+        self.visitor = self.signed_in_account() is None
 
     @rx.event
     def require_customer_page(self):

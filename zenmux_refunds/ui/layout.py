@@ -110,7 +110,7 @@ def _nav_link(label: str, href: str) -> rx.Component:
 def header() -> rx.Component:
     """The header of every page. On a public page (the policy) a visitor who is not
     signed in sees the brand and a Sign in link, no navigation and no demo bar."""
-    signed_in = AuthState.account_name != ""
+    signed_in = ~AuthState.visitor
     return rx.vstack(
         demo_banner(),
         rx.hstack(
