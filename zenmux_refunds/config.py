@@ -40,6 +40,17 @@ def parse_instant(text: str, *, field: str) -> datetime:
     return value.astimezone(timezone.utc)
 
 
+def _country(name: str, default: str) -> str:
+    """An ISO 3166-1 alpha-2 code the ``holidays`` library has a calendar for."""
+    raw = (os.environ.get(name) or default).strip().upper()
+    import holidays
+
+    if raw not in holidays.list_supported_countries():
+        raise ConfigError(f"{name}: {raw!r} is not a country the holidays library knows "
+                          "(an ISO 3166-1 alpha-2 code such as US, CN, DE)")
+    return raw
+
+
 def _int(name: str, default: int, *, low: int, high: int) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -105,6 +116,8 @@ class Settings:
     antom_base_url: str
     provider_timeout_seconds: int
     business_email: str
+    # whose public holidays are not business days (ISO 3166 code, `holidays` library)
+    business_days_country: str
     allowed_origins: tuple[str, ...]
     redis_url: str
     signin_max_failures: int
@@ -258,6 +271,7 @@ def settings() -> Settings:
                                       "https://open-sea-global.alipay.com").rstrip("/"),
         provider_timeout_seconds=_int("ZENMUX_PROVIDER_TIMEOUT_SECONDS", 10, low=1, high=120),
         business_email=os.environ.get("ZENMUX_BUSINESS_EMAIL", "").strip(),
+        business_days_country=_country("ZENMUX_BUSINESS_DAYS_COUNTRY", "US"),
         allowed_origins=_origins(public_url),
         redis_url=os.environ.get("REFLEX_REDIS_URL", "").strip(),
         signin_max_failures=_int("ZENMUX_SIGNIN_MAX_FAILURES", 10, low=1, high=1000),

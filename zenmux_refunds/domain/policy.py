@@ -7,6 +7,7 @@ micro-dollars, and minor units of the charged currency.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
@@ -273,19 +274,22 @@ def window_remaining_text(remaining: timedelta) -> str:
 # --------------------------------------------------------------------------- arrival
 
 
-def add_business_days(d: date, n: int) -> date:
-    """The ``n``-th business day (Mon-Fri) after ``d``; ``n == 0`` returns ``d``."""
+def add_business_days(d: date, n: int, holidays: Container[date] = frozenset()) -> date:
+    """The ``n``-th business day after ``d``: a day that is neither a Saturday, a Sunday
+    nor in ``holidays`` (the calendar the caller chose; none by default). ``n == 0``
+    returns ``d``."""
     if n < 0:
         raise ValueError("n must not be negative")
     while n > 0:
         d += timedelta(days=1)
-        if d.weekday() < 5:
+        if d.weekday() < 5 and d not in holidays:
             n -= 1
     return d
 
 
-def arrival_dates(approved_at: datetime) -> tuple[date, date]:
+def arrival_dates(approved_at: datetime,
+                  holidays: Container[date] = frozenset()) -> tuple[date, date]:
     """Expected arrival: 1 to 3 business days after the approval's UTC date."""
     _require_aware("approved_at", approved_at)
     day = approved_at.astimezone(timezone.utc).date()
-    return add_business_days(day, 1), add_business_days(day, 3)
+    return add_business_days(day, 1, holidays), add_business_days(day, 3, holidays)

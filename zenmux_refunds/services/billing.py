@@ -16,7 +16,7 @@ from zenmux_refunds.config import SUPPORT_EMAIL, settings
 from zenmux_refunds.domain import money, policy
 from zenmux_refunds.domain.vocabulary import Attention, OrderKind, RefundStatus
 from zenmux_refunds.models import Account, CurrentPlan, Refund, SubscriptionPayment
-from zenmux_refunds.services import quotes, usage
+from zenmux_refunds.services import business_days, quotes, usage
 from zenmux_refunds.services.views import (
     NO_TAG,
     HistoryRow,
@@ -324,7 +324,7 @@ def refund_status(account_id: int, refund_id: int) -> RefundStatusView:
             raise quotes.NotYourOrder(f"no refund {refund_id} for this account")
     shown = shown_status(refund)
     words = policy.STATUS_WORDS[shown]
-    first, last = policy.arrival_dates(refund.requested_at)
+    first, last = business_days.arrival_dates(refund.requested_at)
     changed = (refund.preview_final_cents is not None
                and refund.preview_final_cents != refund.final_cents)
     status = RefundStatus(refund.status)

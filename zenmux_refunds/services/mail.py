@@ -51,7 +51,7 @@ from zenmux_refunds.models import (
     SubscriptionPayment,
     TopupOrder,
 )
-from zenmux_refunds.services import billing
+from zenmux_refunds.services import billing, business_days
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def _refund_facts(s: Session, refund: Refund) -> dict:
     returned_usd = money.format_usd(refund.final_cents)
     returned_charged = (money.format_currency(refund.final_minor, refund.currency)
                         if refund.currency.upper() != "USD" else "")
-    first, last = _dates(*policy.arrival_dates(refund.requested_at))
+    first, last = _dates(*business_days.arrival_dates(refund.requested_at))
     return {
         "refund_ref": refund.ref, "order_ref": order.ref, "order": what, "paid": paid,
         "refundable": money.format_usd(refund.gross_cents),

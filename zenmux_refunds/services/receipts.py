@@ -35,7 +35,7 @@ from zenmux_refunds import db
 from zenmux_refunds.domain import credit_note, money, policy
 from zenmux_refunds.domain.vocabulary import OrderKind, RefundStatus
 from zenmux_refunds.models import Account, Refund, RefundEvent, SubscriptionPayment, TopupOrder
-from zenmux_refunds.services import auth, billing
+from zenmux_refunds.services import auth, billing, business_days
 
 # What refunds.approve names its refunds ("RF-" and 8 hex digits; scenario refunds such
 # as "RF-6001" fit too), bounded before anything reaches the database.
@@ -180,7 +180,7 @@ def _compose(refund: Refund, order, owner: Account, events: list[RefundEvent],
     dates = [("Requested", money.format_instant(refund.requested_at)),
              ("Sent to the provider", money.format_instant(sent) if sent else "not yet")]
     if status is RefundStatus.REFUNDING:
-        first, last = policy.arrival_dates(refund.requested_at)
+        first, last = business_days.arrival_dates(refund.requested_at)
         dates.append(("Expected arrival", f"between {first:%a %Y-%m-%d} and {last:%a %Y-%m-%d}"))
         dates.append(("Settled", "not yet"))
     else:

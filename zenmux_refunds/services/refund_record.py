@@ -23,7 +23,7 @@ from zenmux_refunds import db
 from zenmux_refunds.domain import money, policy
 from zenmux_refunds.domain.vocabulary import OrderKind, RefundStatus
 from zenmux_refunds.models import LedgerEntry, Refund, RefundEvent, SubscriptionPayment, TopupOrder
-from zenmux_refunds.services import billing, quotes
+from zenmux_refunds.services import billing, business_days, quotes
 from zenmux_refunds.services.views import (
     Page,
     RefundRecordRow,
@@ -49,7 +49,7 @@ def arrival_text(refund: Refund) -> str:
     """The expected arrival while Refunding, in the dialog's words (else "")."""
     if refund.status != RefundStatus.REFUNDING:
         return ""
-    first, last = policy.arrival_dates(refund.requested_at)
+    first, last = business_days.arrival_dates(refund.requested_at)
     return f"Expected between {first:%a %Y-%m-%d} and {last:%a %Y-%m-%d}"
 
 

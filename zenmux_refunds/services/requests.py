@@ -23,7 +23,7 @@ from zenmux_refunds.config import SUPPORT_EMAIL
 from zenmux_refunds.domain import money, policy
 from zenmux_refunds.domain.vocabulary import OrderKind, RefundSource, RequestStatus
 from zenmux_refunds.models import Account, EmailRequest, SubscriptionPayment, TopupOrder
-from zenmux_refunds.services import auth, billing, ledger, mail, quotes, refunds
+from zenmux_refunds.services import auth, billing, business_days, ledger, mail, quotes, refunds
 from zenmux_refunds.services.views import ActionCheck, OrderChoice, Page, RequestRow
 
 REVIEW_BUSINESS_DAYS = 7
@@ -109,7 +109,7 @@ def parse_balance(text: str) -> str:
 
 def review_due(submitted_at: datetime) -> datetime:
     """7 business days after submission, at the same time of day."""
-    day = policy.add_business_days(submitted_at.date(), REVIEW_BUSINESS_DAYS)
+    day = business_days.add(submitted_at.date(), REVIEW_BUSINESS_DAYS)
     return datetime.combine(day, time(submitted_at.hour, submitted_at.minute),
                             tzinfo=timezone.utc)
 
