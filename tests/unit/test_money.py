@@ -143,3 +143,11 @@ def test_format_instant() -> None:
     assert format_instant(datetime(2026, 11, 26, 4, 0, 59, tzinfo=plus8)) == "2026-11-25 20:00 UTC"
     with pytest.raises(ValueError):
         format_instant(datetime(2026, 11, 26, 12, 0))
+
+
+def test_format_returned_leads_with_the_charged_currency():
+    from zenmux_refunds.domain.money import format_returned
+
+    assert format_returned(1571, "USD", 1571) == "$15.71"
+    assert format_returned(9404, "CNY", 67708) == "CNY 677.08 ($94.04)"
+    assert format_returned(0, "cny", 0) == "CNY 0.00 ($0.00)"

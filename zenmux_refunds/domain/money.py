@@ -146,6 +146,15 @@ def format_currency(minor: int, currency: str) -> str:
     return f"{sign}{code} {_group(minor, currency_exponent(code))}"
 
 
+def format_returned(usd_cents: int, currency: str, charged_minor: int) -> str:
+    """What a refund returns: ``"$15.71"``, or, for an order charged in another
+    currency, that currency first with the USD value after it: ``"CNY 677.08 ($94.04)"``."""
+    usd = format_usd(usd_cents)
+    if currency.upper() == "USD":
+        return usd
+    return f"{format_currency(charged_minor, currency)} ({usd})"
+
+
 def parse_currency_amount(
     text: str, currency: str, field: str, *, allow_negative: bool = False
 ) -> int:

@@ -310,10 +310,7 @@ def _forfeit_lines(f: quotes.Forfeits | None) -> tuple[str, ...]:
 
 def refund_amount(refund: Refund) -> str:
     """What the customer receives: "$15.71", or "CNY 677.08 ($94.04)"."""
-    final = money.format_usd(refund.final_cents)
-    if refund.currency != "USD":
-        final = f"{money.format_currency(refund.final_minor, refund.currency)} ({final})"
-    return final
+    return money.format_returned(refund.final_cents, refund.currency, refund.final_minor)
 
 
 def refund_status(account_id: int, refund_id: int) -> RefundStatusView:

@@ -95,12 +95,13 @@ def _usd_micros(micros) -> str:
 
 
 def _returned(data: dict) -> str:
-    """"$15.71", or "CNY 677.08 ($94.04)" when the order was charged in CNY."""
-    usd = _usd(data.get("settled_final_cents", data.get("final_cents")))
+    """"$15.71", or "CNY 677.08 ($94.04)" when the order was charged in CNY (an audit
+    detail written before the charged currency was recorded reads as USD only)."""
+    cents = int(data.get("settled_final_cents", data.get("final_cents")) or 0)
     currency = data.get("currency")
-    if currency and currency != "USD" and data.get("final_minor") is not None:
-        return f"{money.format_currency(int(data['final_minor']), currency)} ({usd})"
-    return usd
+    if not currency or data.get("final_minor") is None:
+        return money.format_usd(cents)
+    return money.format_returned(cents, currency, int(data["final_minor"]))
 
 
 def _sentence(action: str, text: str) -> str:

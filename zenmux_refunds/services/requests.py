@@ -367,10 +367,8 @@ def check_decision(request_id: int, action: str) -> ActionCheck:
             view = quotes.quote_order(s, account, row.order_kind, order_id, row.submitted_at,
                                       via_support=True)
             q = view.decision.quote
-            final = money.format_usd(q.final_cents)
-            if q.charged_currency != "USD":
-                final = (f"{money.format_currency(q.final_charged_minor, q.charged_currency)}"
-                         f" ({final})")
+            final = money.format_returned(q.final_cents, q.charged_currency,
+                                          q.final_charged_minor)
             lines = [("Paid", money.format_usd(q.paid_cents)),
                      ("Usage since payment", money.format_usd(q.usage_cents)),
                      ("Already refunded", money.format_usd(q.already_refunded_cents)),
