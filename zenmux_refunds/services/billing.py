@@ -308,6 +308,15 @@ def _forfeit_lines(f: quotes.Forfeits | None) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def arrival_text(refund: Refund) -> str:
+    """The expected arrival while Refunding, as the dialog and the Refunds section say
+    it (else "")."""
+    if refund.status != RefundStatus.REFUNDING:
+        return ""
+    first, last = business_days.arrival_dates(refund.requested_at)
+    return f"Expected between {first:%a %Y-%m-%d} and {last:%a %Y-%m-%d}"
+
+
 def refund_amount(refund: Refund) -> str:
     """What the customer receives: "$15.71", or "CNY 677.08 ($94.04)"."""
     return money.format_returned(refund.final_cents, refund.currency, refund.final_minor)
@@ -321,7 +330,6 @@ def refund_status(account_id: int, refund_id: int) -> RefundStatusView:
             raise quotes.NotYourOrder(f"no refund {refund_id} for this account")
     shown = shown_status(refund)
     words = policy.STATUS_WORDS[shown]
-    first, last = business_days.arrival_dates(refund.requested_at)
     changed = (refund.preview_final_cents is not None
                and refund.preview_final_cents != refund.final_cents)
     status = RefundStatus(refund.status)
@@ -330,8 +338,7 @@ def refund_status(account_id: int, refund_id: int) -> RefundStatusView:
         pending=not status.terminal,  # not final yet: the dialog asks again
         label=words.label, description=words.description,
         color=STATUS_COLORS[shown], final=refund_amount(refund),
-        arrival=(f"Expected between {first:%a %Y-%m-%d} and {last:%a %Y-%m-%d}"
-                 if status is RefundStatus.REFUNDING else ""),
+        arrival=arrival_text(refund),
         changed=changed,
         preview_final=money.format_usd(refund.preview_final_cents or 0),
         settled_final=money.format_usd(refund.final_cents),

@@ -41,7 +41,7 @@ from sqlmodel import Session, select
 
 from zenmux_refunds import clock, db
 from zenmux_refunds.config import SmtpTarget, settings
-from zenmux_refunds.domain import money, policy
+from zenmux_refunds.domain import money
 from zenmux_refunds.domain.vocabulary import OrderKind, RefundSource, RefundStatus
 from zenmux_refunds.models import (
     Account,

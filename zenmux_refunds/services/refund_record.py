@@ -23,7 +23,7 @@ from zenmux_refunds import db
 from zenmux_refunds.domain import money, policy
 from zenmux_refunds.domain.vocabulary import OrderKind, RefundStatus
 from zenmux_refunds.models import LedgerEntry, Refund, RefundEvent, SubscriptionPayment, TopupOrder
-from zenmux_refunds.services import billing, business_days, quotes
+from zenmux_refunds.services import billing, quotes
 from zenmux_refunds.services.views import (
     Page,
     RefundRecordRow,
@@ -43,14 +43,6 @@ def _order_ref(s: Session, refund: Refund) -> str:
     else:
         order = s.get(TopupOrder, refund.topup_order_id)
     return order.ref if order is not None else ""
-
-
-def arrival_text(refund: Refund) -> str:
-    """The expected arrival while Refunding, in the dialog's words (else "")."""
-    if refund.status != RefundStatus.REFUNDING:
-        return ""
-    first, last = business_days.arrival_dates(refund.requested_at)
-    return f"Expected between {first:%a %Y-%m-%d} and {last:%a %Y-%m-%d}"
 
 
 # the amount's label says whether it went back: a failed refund's "$14.25" is not money
@@ -76,7 +68,7 @@ def _row(refund: Refund, order_ref: str) -> RefundRecordRow:
         returned_in_currency=(money.format_currency(refund.final_minor, refund.currency)
                               if refund.currency != "USD" else ""),
         tag=tag.tag, tag_color=tag.tag_color,
-        arrival=arrival_text(refund),
+        arrival=billing.arrival_text(refund),
         receipt_url=RECEIPT_URL.format(ref=refund.ref),
     )
 

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from zenmux_refunds import clock, db
 from zenmux_refunds.config import SUPPORT_EMAIL
-from zenmux_refunds.domain import money, policy
+from zenmux_refunds.domain import money
 from zenmux_refunds.domain.vocabulary import OrderKind, RefundSource, RequestStatus
 from zenmux_refunds.models import Account, EmailRequest, SubscriptionPayment, TopupOrder
 from zenmux_refunds.services import auth, billing, business_days, ledger, mail, quotes, refunds
