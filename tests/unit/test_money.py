@@ -151,3 +151,10 @@ def test_format_returned_leads_with_the_charged_currency():
     assert format_returned(1571, "USD", 1571) == "$15.71"
     assert format_returned(9404, "CNY", 67708) == "CNY 677.08 ($94.04)"
     assert format_returned(0, "cny", 0) == "CNY 0.00 ($0.00)"
+
+
+def test_format_paid_follows_with_the_charged_currency():
+    from zenmux_refunds.domain.money import format_paid
+
+    assert format_paid(10000, "USD", 10000) == "$100.00"
+    assert format_paid(10000, "CNY", 72000) == "$100.00 (CNY 720.00)"

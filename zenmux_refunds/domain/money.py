@@ -146,6 +146,15 @@ def format_currency(minor: int, currency: str) -> str:
     return f"{sign}{code} {_group(minor, currency_exponent(code))}"
 
 
+def format_paid(usd_cents: int, currency: str, charged_minor: int) -> str:
+    """What an order cost: ``"$100.00"``, followed by what was charged when that was in
+    another currency: ``"$100.00 (CNY 720.00)"``."""
+    usd = format_usd(usd_cents)
+    if currency.upper() == "USD":
+        return usd
+    return f"{usd} ({format_currency(charged_minor, currency)})"
+
+
 def format_returned(usd_cents: int, currency: str, charged_minor: int) -> str:
     """What a refund returns: ``"$15.71"``, or, for an order charged in another
     currency, that currency first with the USD value after it: ``"CNY 677.08 ($94.04)"``."""

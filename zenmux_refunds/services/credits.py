@@ -131,9 +131,8 @@ def _transaction_row(*, key: str, id: int, date: str, ref: str, amount: str, typ
 
 def _order_row(order: TopupOrder, refund: Refund | None, decision,
                expired: billing.ExpiredWording) -> TransactionRow:
-    amount, button = money.format_usd(order.amount_cents), billing.button_state(decision)
-    if order.charged_currency != "USD":
-        amount += f" ({money.format_currency(order.charged_minor, order.charged_currency)})"
+    amount = money.format_paid(order.amount_cents, order.charged_currency, order.charged_minor)
+    button = billing.button_state(decision)
     return _transaction_row(
         key=f"order-{order.id}", id=order.id, date=money.format_instant(order.paid_at),
         ref=order.ref, amount=amount, type=_channel_label(order.channel),

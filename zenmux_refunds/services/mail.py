@@ -88,9 +88,8 @@ def _refund_facts(s: Session, refund: Refund) -> dict:
     else:
         order = s.get(TopupOrder, refund.topup_order_id)
         what = f"Pay-As-You-Go top-up {order.ref}"
-        paid = money.format_usd(order.amount_cents)
-        if order.charged_currency.upper() != "USD":
-            paid += f" ({money.format_currency(order.charged_minor, order.charged_currency)})"
+        paid = money.format_paid(order.amount_cents, order.charged_currency,
+                                 order.charged_minor)
     returned_usd = money.format_usd(refund.final_cents)
     returned_charged = (money.format_currency(refund.final_minor, refund.currency)
                         if refund.currency.upper() != "USD" else "")
