@@ -30,7 +30,8 @@ if settings().demo_mode:
                 "clock, demo reset and Sandbox controls are open. Never set it in production.")
 
 # The API routes wrap the app; the security headers wrap everything (pages included).
-app = rx.App(api_transformer=[api.build(), http_security.SecurityHeaders])
+app = rx.App(api_transformer=[api.build(), http_security.SecurityHeaders],
+             stylesheets=["/zenmux.css"])  # assets/zenmux.css: phone layout, a11y
 app.add_middleware(SessionGuard())
 app.add_page(index, route="/", title="ZenMux", on_load=rx.redirect(HOME_ROUTE))
 app.add_page(sign_in_page, route=SIGN_IN_ROUTE, title="Sign in · ZenMux", on_load=SignInState.load)

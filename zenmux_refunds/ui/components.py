@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from collections.abc import Sequence
+
 from zenmux_refunds.domain.vocabulary import OrderKind
 from zenmux_refunds.services.views import HistoryRow, TransactionRow
 from zenmux_refunds.ui.refund_dialog import RefundDialogState
@@ -14,13 +16,51 @@ EMAIL_REQUEST_ROUTE = "/request"
 PRICING_URL = "https://zenmux.ai/pricing"
 
 
+class Quiet(str):
+    """A column whose header is for assistive technology only (the Refund buttons' column:
+    each button says what it is), and whose cells carry no label when stacked."""
+
+
+def stacked_table(columns: Sequence[str], *body: rx.Component, **props) -> rx.Component:
+    """A table that becomes stacked cards below 700px (``assets/zenmux.css``): each row a
+    card, each cell labelled with its column. Build its cells with ``labelled_cells``."""
+    return rx.table.root(
+        rx.table.header(rx.table.row(*[
+            rx.table.column_header_cell(rx.el.span(c, class_name="visually-hidden")
+                                        if isinstance(c, Quiet) else c)
+            for c in columns])),
+        rx.table.body(*body),
+        width="100%", variant="surface", class_name="stack-table", **props)
+
+
+def labelled_cells(columns: Sequence[str], *contents) -> list[rx.Component]:
+    """A row's cells, each with its column's name for the stacked layout."""
+    assert len(columns) == len(contents), "one cell per column"
+    return [rx.table.cell(content) if isinstance(label, Quiet)
+            else rx.table.cell(content, custom_attrs={"data-label": label})
+            for label, content in zip(columns, contents)]
+
+
 def refund_cell(kind: OrderKind, row: rx.Var[HistoryRow] | rx.Var[TransactionRow]
                 ) -> rx.Component:
-    """The Refund button of a row: enabled, or disabled with its reason shown (a gift
-    also has the tooltip; Radix needs a wrapper around a disabled button for that)."""
-    button = rx.button("Refund", size="1", variant="outline", disabled=~row.can_refund,
-                       on_click=RefundDialogState.open_for(kind.value, row.id),
-                       id="refund-" + row.ref)
+    """The Refund button of a row: enabled, or disabled with its reason shown and tied
+    to it (``aria-describedby``); a gift also has the tooltip. A disabled button stays
+    focusable (``aria-disabled``, no click handler): the keyboard can still reach it
+    and read why, and the focus can return to it when its refund's dialog closes."""
+    # what describes a disabled button: its reason as shown, or (shown as a short tag)
+    # the reason in full, for assistive technology only
+    why_id = "why-" + row.ref
+    described_by = rx.cond(row.reason_tag != "", why_id, "reason-" + row.ref)
+    button = rx.cond(
+        row.can_refund,
+        rx.button("Refund", size="1", variant="outline",
+                  on_click=RefundDialogState.open_for(kind.value, row.id),
+                  id="refund-" + row.ref, custom_attrs={"data-opens-dialog": "refund"}),
+        rx.button("Refund", size="1", variant="outline", type="button",
+                  id="refund-" + row.ref,
+                  custom_attrs={"aria-disabled": "true", "data-disabled": "",
+                                "aria-describedby": described_by}),
+    )
     return rx.vstack(
         rx.cond(row.gift,
                 rx.tooltip(rx.box(button, display="inline-block"),
@@ -36,6 +76,8 @@ def refund_cell(kind: OrderKind, row: rx.Var[HistoryRow] | rx.Var[TransactionRow
                                  custom_attrs={"title": row.reason}),
                         rx.text(row.reason, size="1", color_scheme="gray",
                                 id="reason-" + row.ref))),
+        rx.cond(~row.can_refund & (row.reason_tag != ""),
+                rx.el.span(row.reason, id=why_id, class_name="visually-hidden")),
         rx.cond(row.email_link,
                 rx.link("Request by email", href=EMAIL_REQUEST_ROUTE, size="1")),
         spacing="1",
@@ -49,7 +91,8 @@ def amount_cell(row: rx.Var[HistoryRow] | rx.Var[TransactionRow],
     (it opens the refund's timeline)."""
     tag = rx.badge(row.tag, color_scheme=row.tag_color, id="tag-" + row.ref)
     if on_tag_click is not None:
-        tag = rx.el.button(tag, on_click=on_tag_click, type="button",
+        tag = rx.el.button(tag, on_click=on_tag_click, type="button", id="open-tag-" + row.ref,
+                           custom_attrs={"data-opens-dialog": "timeline"},
                            title="Show this refund's timeline",
                            aria_label=row.tag + ": show this refund's timeline",
                            background="none", border="none", padding="0",

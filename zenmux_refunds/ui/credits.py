@@ -11,11 +11,14 @@ from zenmux_refunds.services import credits
 from zenmux_refunds.services.views import Balances, RewardRow, TransactionRow
 from zenmux_refunds.ui.auth_state import AuthState
 from zenmux_refunds.ui.components import (
+    Quiet,
     amount_cell,
     empty_list,
+    labelled_cells,
     list_or_empty,
     placeholder,
     refund_cell,
+    stacked_table,
 )
 from zenmux_refunds.ui.layout import page
 from zenmux_refunds.ui.paged import PagedTable
@@ -48,9 +51,10 @@ reload_rows_after_refund(OrderKind.TOPUP, CreditsState.load_rows)
 def _balance(label: str, key: str, value: rx.Var[str]) -> rx.Component:
     return rx.card(
         rx.text(label, size="2", color_scheme="gray"),
-        rx.cond(CreditsState.loaded, rx.heading(value, size="6", id=f"balance-{key}"),
+        rx.cond(CreditsState.loaded, rx.text(value, size="6", weight="bold", id=f"balance-{key}",
+                                             white_space="nowrap"),
                 placeholder(f"balance-{key}", height="2em", width="7em")),
-        flex="1",
+        flex="1 1 10rem",
     )
 
 
@@ -62,7 +66,8 @@ def _breakdown() -> rx.Component:
             rx.foreach(CreditsState.breakdown, lambda item: rx.hstack(
                 rx.text(item[0], size="2", color_scheme="gray"),
                 rx.text(item[1], size="2"), justify="between", width="100%")),
-            columns="3", spacing_x="6", spacing_y="1", width="100%",
+            columns=rx.breakpoints(initial="1", sm="2", md="3"), spacing_x="6", spacing_y="1",
+            width="100%",
         ),
         width="100%",
     )
@@ -73,33 +78,36 @@ def _rewards() -> rx.Component:
         CreditsState.rewards.length() > 0,
         rx.card(
             rx.text("Referral rewards you earn", weight="bold", size="2"),
-            rx.foreach(CreditsState.rewards, lambda r: rx.hstack(
+            rx.foreach(CreditsState.rewards, lambda r: rx.flex(
                 rx.text(r.amount, weight="medium"),
                 rx.badge(r.status, color_scheme=r.color),
                 rx.text(r.description, size="2"),
                 rx.cond(r.status == "Pending",
                         rx.text("granted once the window closes at ", r.due, size="1",
                                 color_scheme="gray")),
-                spacing="3", align="center", class_name="referral-reward")),
+                spacing="3", align="center", wrap="wrap", class_name="referral-reward")),
             width="100%", id="referral-rewards",
         ),
     )
 
 
+TRANSACTION_COLUMNS = ("Date", "Reference", "Amount", "Type / method", "Description",
+                       Quiet("Refund"))
+
+
 def _row(row: rx.Var[TransactionRow]) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(row.date),
-        rx.table.cell(row.ref),
-        rx.table.cell(rx.vstack(
-            amount_cell(row, CreditsState.open_record_for_line(row.is_order, row.id)),
-            # a refund's line: what came back beside what the wallet lost
-            rx.cond(row.returned != "",
-                    rx.text(row.returned, size="1", color_scheme="gray",
-                            id="returned-" + row.ref)),
-            spacing="1")),
-        rx.table.cell(row.type),
-        rx.table.cell(row.description),
-        rx.table.cell(rx.cond(row.is_order, refund_cell(OrderKind.TOPUP, row), rx.fragment())),
+        *labelled_cells(
+            TRANSACTION_COLUMNS, row.date, row.ref,
+            rx.vstack(
+                amount_cell(row, CreditsState.open_record_for_line(row.is_order, row.id)),
+                # a refund's line: what came back beside what the wallet lost
+                rx.cond(row.returned != "",
+                        rx.text(row.returned, size="1", color_scheme="gray",
+                                id="returned-" + row.ref)),
+                spacing="1"),
+            row.type, row.description,
+            rx.cond(row.is_order, refund_cell(OrderKind.TOPUP, row), rx.fragment())),
         id="tx-" + row.key,
         class_name=rx.cond(row.is_order, "tx-order", "tx-entry"),
     )
@@ -108,23 +116,18 @@ def _row(row: rx.Var[TransactionRow]) -> rx.Component:
 def credits_page() -> rx.Component:
     return page(
         rx.heading("Credits Management", size="6"),
-        rx.hstack(
+        rx.flex(
             _balance("Total Balance", "total", CreditsState.balances.total),
             _balance("Top-Up Credits", "topup", CreditsState.balances.topup),
             _balance("Bonus & Compensation Credits", "bonus", CreditsState.balances.bonus),
-            spacing="4", width="100%",
+            spacing="4", width="100%", wrap="wrap",
         ),
         _breakdown(),
         _rewards(),
         rx.heading("Transactions", size="4"),
         list_or_empty(
             CreditsState,
-            rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                    "Date", "Reference", "Amount", "Type / method", "Description", "")])),
-                rx.table.body(rx.foreach(CreditsState.rows, _row)),
-                width="100%", variant="surface",
-            ),
+            stacked_table(TRANSACTION_COLUMNS, rx.foreach(CreditsState.rows, _row)),
             empty_list("no-topups", "No top-ups yet.", "See plans and pricing on zenmux.ai"),
             "transactions",
         ),

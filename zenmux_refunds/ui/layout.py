@@ -103,35 +103,48 @@ def demo_banner() -> rx.Component:
     )
 
 
+A11Y_SCRIPT = "/a11y.js"  # assets/a11y.js: focus back to a dialog's opener, step headings
+MAIN_ID = "main"
+
+
 def _nav_link(label: str, href: str) -> rx.Component:
     return rx.link(label, href=href, size="3", weight="medium", underline="none")
+
+
+def skip_link() -> rx.Component:
+    """The first stop of the tab order: straight to the page's own content."""
+    return rx.el.a("Skip to main content", href="#" + MAIN_ID, class_name="skip-link",
+                   id="skip-link")
 
 
 def header() -> rx.Component:
     """The header of every page. On a public page (the policy) a visitor who is not
     signed in sees the brand and a Sign in link, no navigation and no demo bar."""
     signed_in = ~AuthState.visitor
-    return rx.vstack(
+    return rx.el.header(rx.vstack(
         demo_banner(),
-        rx.hstack(
-            rx.hstack(
-                rx.heading("ZenMux", size="5"),
-                rx.cond(signed_in, rx.hstack(
+        # brand and navigation, then the account: each wraps onto its own line on a phone
+        rx.flex(
+            rx.flex(
+                rx.text("ZenMux", size="5", weight="bold"),
+                rx.cond(signed_in, rx.el.nav(rx.flex(
                     _nav_link("Subscription", "/subscription"),
                     _nav_link("Credits", "/credits"),
                     _nav_link("Email request", "/request"),
                     rx.cond(AuthState.demo_mode, _nav_link("Mailbox", "/mailbox")),
                     rx.cond(AuthState.is_support, _nav_link("Support console", "/support")),
-                    spacing="5", align="center")),
+                    spacing="4", align="center", wrap="wrap"), aria_label="Main")),
                 spacing="5",
                 align="center",
+                wrap="wrap",
             ),
             rx.cond(
                 signed_in,
                 rx.hstack(
                     rx.vstack(
                         rx.text(AuthState.account_name, weight="bold", id="account-name"),
-                        rx.text(AuthState.account_email, size="1", color_scheme="gray"),
+                        rx.text(AuthState.account_email, size="1", color_scheme="gray",
+                                overflow_wrap="anywhere"),
                         spacing="0",
                         align="end",
                     ),
@@ -148,6 +161,8 @@ def header() -> rx.Component:
             justify="between",
             align="center",
             width="100%",
+            wrap="wrap",
+            gap="3",
         ),
         rx.cond(
             AuthState.demo_mode & signed_in,
@@ -166,16 +181,16 @@ def header() -> rx.Component:
                 rx.form(
                     rx.hstack(
                         rx.input(name="amount", default_value="1.00", size="1", width="6em",
-                                 id="sim-amount"),
+                                 id="sim-amount", aria_label="Amount of the simulated call (USD)"),
                         rx.select.root(
-                            rx.select.trigger(size="1"),
+                            rx.select.trigger(size="1", aria_label="Billed to"),
                             rx.select.content(rx.select.item("credits", value="credits"),
                                               rx.select.item("subscription", value="subscription")),
                             name="billed_to", default_value="credits", size="1",
                         ),
                         rx.button("Simulate API call", size="1", variant="outline",
                                   type="submit", id="simulate-call"),
-                        spacing="1", align="center",
+                        spacing="1", align="center", wrap="wrap",
                     ),
                     on_submit=DemoState.simulate_call, reset_on_submit=False,
                 ),
@@ -191,11 +206,11 @@ def header() -> rx.Component:
         width="100%",
         padding_y="1em",
         spacing="3",
-    )
+    ), width="100%")
 
 
 def footer() -> rx.Component:
-    return rx.vstack(
+    return rx.el.footer(rx.vstack(
         rx.divider(),
         rx.hstack(
             rx.text("Contact us:", weight="bold", size="1"),
@@ -216,11 +231,21 @@ def footer() -> rx.Component:
         ),
         width="100%",
         padding_y="1em",
-    )
+    ), width="100%")
 
 
 def page(*children: rx.Component) -> rx.Component:
+    """A page: skip link, header (banner, navigation, demo bar), the page's own content
+    as the main landmark (the skip link's target), footer."""
     return rx.container(
-        rx.vstack(header(), *children, footer(), spacing="5", width="100%"),
+        skip_link(),
+        rx.script(src=A11Y_SCRIPT),
+        rx.vstack(
+            header(),
+            rx.el.main(rx.vstack(*children, spacing="5", width="100%"), id=MAIN_ID,
+                       tab_index=-1, width="100%", outline="none"),
+            footer(),
+            spacing="5", width="100%"),
         size="4",
+        padding_x="4",
     )

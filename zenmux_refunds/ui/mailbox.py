@@ -13,6 +13,7 @@ import reflex as rx
 from zenmux_refunds.config import settings
 from zenmux_refunds.services import mail
 from zenmux_refunds.ui.auth_state import HOME_ROUTE, SIGN_IN_ROUTE, AuthState
+from zenmux_refunds.ui.components import labelled_cells, stacked_table
 from zenmux_refunds.ui.layout import page
 
 
@@ -77,12 +78,17 @@ def _status_badge(status: rx.Var[str], **props) -> rx.Component:
     return rx.badge(status, color_scheme=rx.cond(status == "Sent", "green", "amber"), **props)
 
 
+MAIL_COLUMNS = ("Subject", "Time", "Status")
+
+
 def _row(line: rx.Var[MailLine], index: rx.Var[int]) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.link(line.subject, href="#", id="mail-open-" + index.to_string(),
-                              on_click=MailboxState.open(index).prevent_default)),
-        rx.table.cell(line.at, white_space="nowrap"),
-        rx.table.cell(_status_badge(line.status, id="mail-status-" + index.to_string())),
+        *labelled_cells(
+            MAIL_COLUMNS,
+            rx.link(line.subject, href="#", id="mail-open-" + index.to_string(),
+                    on_click=MailboxState.open(index).prevent_default),
+            line.at,
+            _status_badge(line.status, id="mail-status-" + index.to_string())),
         id="mail-row-" + index.to_string(),
     )
 
@@ -96,15 +102,7 @@ def mailbox_page() -> rx.Component:
                 color_scheme="gray"),
         rx.cond(
             S.mails.length() > 0,
-            rx.table.root(
-                rx.table.header(rx.table.row(
-                    rx.table.column_header_cell("Subject"),
-                    rx.table.column_header_cell("Time"),
-                    rx.table.column_header_cell("Status"),
-                )),
-                rx.table.body(rx.foreach(S.mails, _row)),
-                width="100%", id="mailbox-list",
-            ),
+            stacked_table(MAIL_COLUMNS, rx.foreach(S.mails, _row), id="mailbox-list"),
             rx.text("No mail yet.", id="mailbox-empty"),
         ),
         rx.cond(
@@ -116,7 +114,7 @@ def mailbox_page() -> rx.Component:
                               _status_badge(S.status), align="center"),
                     rx.divider(),
                     rx.text(S.text, white_space="pre-wrap", font_family="monospace",
-                            size="2", id="mail-text"),
+                            size="2", id="mail-text", overflow_wrap="anywhere"),
                     spacing="3", width="100%",
                 ),
                 width="100%", id="mail-view",

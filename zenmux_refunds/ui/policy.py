@@ -13,6 +13,7 @@ import reflex as rx
 
 from zenmux_refunds.config import settings
 from zenmux_refunds.domain.policy import STATUS_WORDS, Reason
+from zenmux_refunds.ui.components import labelled_cells, stacked_table
 from zenmux_refunds.ui.layout import page
 
 # Each refusal reason (the words the Refund button shows) and what it means.
@@ -61,11 +62,8 @@ _FAQ = (
 
 
 def _table(header: tuple[str, ...], rows, table_id: str) -> rx.Component:
-    return rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in header])),
-        rx.table.body(*[rx.table.row(*[rx.table.cell(c) for c in row]) for row in rows]),
-        variant="surface", width="100%", id=table_id,
-    )
+    return stacked_table(header, *[rx.table.row(*labelled_cells(header, *row)) for row in rows],
+                         id=table_id)
 
 
 def _h(text: str) -> rx.Component:
@@ -130,7 +128,8 @@ def policy_page() -> rx.Component:
                          "that row. The refund amount is deducted from your top-up wallet "
                          "balance."),
             rx.list_item(rx.fragment(
-                "Any payment method: ", rx.link("request a refund by email", href="/request"),
+                "Any payment method: ", rx.link("request a refund by email", href="/request",
+                                                underline="always"),
                 ". We will review your request within 7 business days. Eligible refunds are "
                 "processed to your original payment account in the original currency via "
                 "the original payment method.")),

@@ -338,7 +338,7 @@ def _failed_body() -> rx.Component:
     return rx.vstack(
         rx.callout(S.last_failure, color_scheme="red", icon="circle_x", role="alert",
                    id="last-refund-failed", width="100%"),
-        rx.text("Support: ", rx.link(S.support_contact, href=S.support_mailto,
+        rx.text("Support: ", rx.link(S.support_contact, href=S.support_mailto, underline="always",
                                      id="support-contact"), size="2"),
         rx.cond(S.can_refund,
                 rx.text("This order can still be refunded: you can ask for a new refund, "
@@ -393,10 +393,16 @@ def _confirm_body() -> rx.Component:
 def _status_body() -> rx.Component:
     S = RefundDialogState
     return rx.vstack(
-        rx.hstack(rx.text("Refund ", S.refund_ref, weight="bold"),
-                  rx.badge(S.status_label, color_scheme=S.status_color, size="2", id="refund-status"),
-                  justify="between", width="100%"),
-        rx.text(S.status_description, id="status-description"),
+        # a polite live region: Refunding → Refunded (or Failed) is announced
+        rx.box(
+            rx.hstack(rx.text("Refund ", S.refund_ref, weight="bold"),
+                      rx.badge(S.status_label, color_scheme=S.status_color, size="2",
+                               id="refund-status"),
+                      justify="between", width="100%"),
+            rx.text(S.status_description, id="status-description"),
+            role="status", width="100%", id="status-live",
+            custom_attrs={"aria-live": "polite", "aria-atomic": "true"},
+        ),
         rx.hstack(rx.text("Amount", color_scheme="gray"), rx.text(S.status_final, weight="bold"),
                   justify="between", width="100%"),
         rx.cond(S.arrival != "", rx.text(S.arrival, size="2", id="arrival")),
@@ -426,7 +432,9 @@ def refund_dialog() -> rx.Component:
         transform="translateX(-50%)", z_index="10"))
     return rx.fragment(rx.script(src=COUNTDOWN_SCRIPT), notice, rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title(rx.cond(S.step == STATUS, "Refund status", "Refund " + S.order_ref)),
+            # each step's heading takes the focus when the step changes (assets/a11y.js)
+            rx.dialog.title(rx.cond(S.step == STATUS, "Refund status", "Refund " + S.order_ref),
+                            custom_attrs={"data-step-heading": S.step}),
             rx.match(S.step, (CONFIRM, _confirm_body()), (STATUS, _status_body()),
                      (FAILED, _failed_body()), _preview_body()),
             max_width="520px", id="refund-dialog",

@@ -181,7 +181,8 @@ def _record(state, row: rx.Var[RefundRecordRow]) -> rx.Component:
             rx.cond(row.arrival != "", rx.text(row.arrival, size="2", id="arrival-" + row.ref)),
             _wrap(
                 rx.button("View timeline", size="1", variant="soft",
-                          on_click=state.open_record(row.id), id="open-" + row.ref),
+                          on_click=state.open_record(row.id), id="open-" + row.ref,
+                          custom_attrs={"data-opens-dialog": "timeline"}),
                 receipt_link(row.ref, row.receipt_url, "receipt"),
                 align="center",
             ),

@@ -10,6 +10,7 @@ from zenmux_refunds.domain.money import format_instant
 from zenmux_refunds.services import requests
 from zenmux_refunds.services.views import OrderChoice, RequestRow
 from zenmux_refunds.ui.auth_state import AuthState
+from zenmux_refunds.ui.components import labelled_cells, stacked_table
 from zenmux_refunds.ui.layout import page
 
 REVIEW_PROMISE = (
@@ -99,21 +100,24 @@ class RequestState(AuthState):
         self.my_requests = requests.my_requests(account.id)
 
 
-def _field(label: str, control: rx.Component, field: str) -> rx.Component:
-    """A labelled input, with the error about it (if any) right beneath it."""
+def _field(label: str, control: rx.Component, field: str, control_id: str) -> rx.Component:
+    """An input with its label (a <label> bound to it), and the error about it (if any)
+    right beneath it."""
     S = RequestState
     return rx.vstack(
-        rx.text(label, size="2", weight="medium"), control,
+        rx.el.label(rx.text(label, size="2", weight="medium"), html_for=control_id), control,
         rx.cond(S.error_field == field,
                 rx.text(S.error, color_scheme="red", size="2", role="alert", id="req-error")),
         spacing="1", width="100%")
 
 
+REQUEST_COLUMNS = ("Request", "Submitted", "Order", "Amount", "Review due", "Outcome")
+
+
 def _request_row(r: rx.Var[RequestRow]) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(r.ref), rx.table.cell(r.submitted), rx.table.cell(r.order),
-        rx.table.cell(r.amount), rx.table.cell(r.due),
-        rx.table.cell(rx.vstack(
+    return rx.table.row(*labelled_cells(
+        REQUEST_COLUMNS, r.ref, r.submitted, r.order, r.amount, r.due,
+        rx.vstack(
             rx.badge(r.status, id="request-status-" + r.ref),
             rx.cond(r.refund_ref != "",
                     rx.hstack(rx.text(r.refund_ref, size="1"),
@@ -121,8 +125,7 @@ def _request_row(r: rx.Var[RequestRow]) -> rx.Component:
                                        id="request-refund-" + r.ref))),
             rx.cond(r.note != "", rx.text("Reason: ", r.note, size="1",
                                           id="request-note-" + r.ref)),
-            spacing="1", align="start")),
-    )
+            spacing="1", align="start")))
 
 
 def request_page() -> rx.Component:
@@ -139,30 +142,33 @@ def request_page() -> rx.Component:
                                       width="100%"),
                     rx.select.content(rx.foreach(
                         S.orders, lambda o: rx.select.item(o.label, value=o.value))),
-                    value=S.picked, on_change=S.pick_order), requests.ORDER),
+                    value=S.picked, on_change=S.pick_order), requests.ORDER, "req-order"),
                 _field("Account email / ID", rx.input(name="contact", default_value=S.contact,
                                                       id="req-contact", width="100%"),
-                       requests.CONTACT),
+                       requests.CONTACT, "req-contact"),
                 _field("Purchase date and time (YYYY-MM-DD HH:mm, UTC)",
                        rx.input(name="purchase_at", placeholder="2026-11-26 10:00",
                                 value=S.purchase_at, on_change=S.set_purchase_at,
-                                id="req-purchase-at", width="100%"), requests.WHEN),
+                                id="req-purchase-at", width="100%"), requests.WHEN,
+                       "req-purchase-at"),
                 _field("Amount (USD)", rx.input(name="amount", placeholder="10.00",
                                                 value=S.amount, on_change=S.set_amount,
                                                 id="req-amount", width="100%"),
-                       requests.AMOUNT),
+                       requests.AMOUNT, "req-amount"),
                 _field("Current unused credit balance",
                        rx.input(name="unused_balance", default_value=S.balance,
-                                id="req-balance", width="100%"), requests.BALANCE),
+                                id="req-balance", width="100%"), requests.BALANCE,
+                       "req-balance"),
                 _field("Reason for refund", rx.text_area(name="reason", id="req-reason",
-                                                         width="100%"), requests.REASON),
+                                                         width="100%"), requests.REASON,
+                       "req-reason"),
                 rx.cond(S.error_elsewhere, rx.callout(S.error, color_scheme="red",
                                                       icon="triangle_alert", id="req-error")),
                 rx.cond(S.filed != "", rx.callout(S.filed, color_scheme="green",
                                                   icon="check", id="req-filed")),
                 rx.hstack(
                     rx.button("Submit request", type="submit", id="req-submit"),
-                    rx.text("or ", rx.link(f"open a prepared e-mail to {SUPPORT_EMAIL}",
+                    rx.text("or ", rx.link(f"open a prepared e-mail to {SUPPORT_EMAIL}", underline="always",
                                            href=S.mailto, is_external=True, id="req-mailto"),
                             " instead", size="1", color_scheme="gray"),
                     spacing="4", align="center", wrap="wrap",
@@ -173,10 +179,5 @@ def request_page() -> rx.Component:
         ),
         rx.link("Refund policy & FAQ", href="/policy"),
         rx.heading("Your requests", size="4"),
-        rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                "Request", "Submitted", "Order", "Amount", "Review due", "Outcome")])),
-            rx.table.body(rx.foreach(S.my_requests, _request_row)),
-            width="100%", variant="surface",
-        ),
+        stacked_table(REQUEST_COLUMNS, rx.foreach(S.my_requests, _request_row)),
     )

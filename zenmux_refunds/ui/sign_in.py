@@ -69,12 +69,12 @@ def _field(label: str, control_id: str, **props) -> rx.Component:
 
 
 def sign_in_page() -> rx.Component:
-    return rx.center(
+    return rx.el.main(rx.center(
         rx.vstack(
             demo_banner(),
             rx.card(
                 rx.vstack(
-                    rx.heading("ZenMux", size="7"),
+                    rx.heading("ZenMux", size="7", as_="h1"),
                     rx.text("Sign in to manage your billing and refunds.", color_scheme="gray"),
                     native_form(
                         rx.vstack(
@@ -119,4 +119,4 @@ def sign_in_page() -> rx.Component:
         ),
         min_height="100vh",
         padding="1em",
-    )
+    ), id="main")

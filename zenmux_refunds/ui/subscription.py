@@ -11,11 +11,14 @@ from zenmux_refunds.services import billing
 from zenmux_refunds.services.views import HistoryRow, PlanCard
 from zenmux_refunds.ui.auth_state import AuthState
 from zenmux_refunds.ui.components import (
+    Quiet,
     amount_cell,
     empty_list,
+    labelled_cells,
     list_or_empty,
     placeholder,
     refund_cell,
+    stacked_table,
 )
 from zenmux_refunds.ui.layout import page
 from zenmux_refunds.ui.paged import PagedTable
@@ -52,7 +55,7 @@ def _plan_card() -> rx.Component:
 def _loaded_plan_card() -> rx.Component:
     P = SubscriptionState.plan
     return rx.card(
-        rx.hstack(
+        rx.flex(
             rx.vstack(
                 rx.text("Current plan", size="2", color_scheme="gray"),
                 rx.heading(P.plan, size="7", id="current-plan"),
@@ -66,21 +69,22 @@ def _loaded_plan_card() -> rx.Component:
                 rx.text(P.usage, id="plan-usage"),
                 spacing="1",
             ),
-            spacing="9",
+            spacing="6", wrap="wrap",
         ),
         width="100%",
     )
 
 
+HISTORY_COLUMNS = ("Date", "Order", "Plan", "Amount", "Payment method", "Payment status",
+                   Quiet("Refund"))
+
+
 def _history_row(row: rx.Var[HistoryRow]) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(row.date),
-        rx.table.cell(row.ref),
-        rx.table.cell(row.plan),
-        rx.table.cell(amount_cell(row, SubscriptionState.open_record_for_order(row.id))),
-        rx.table.cell(row.method),
-        rx.table.cell(row.status),
-        rx.table.cell(refund_cell(OrderKind.SUBSCRIPTION, row)),
+        *labelled_cells(
+            HISTORY_COLUMNS, row.date, row.ref, row.plan,
+            amount_cell(row, SubscriptionState.open_record_for_order(row.id)),
+            row.method, row.status, refund_cell(OrderKind.SUBSCRIPTION, row)),
         id="row-" + row.ref,
     )
 
@@ -92,13 +96,7 @@ def subscription_page() -> rx.Component:
         rx.heading("Billing History", size="4"),
         list_or_empty(
             SubscriptionState,
-            rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                    "Date", "Order", "Plan", "Amount", "Payment method", "Payment status",
-                    "")])),
-                rx.table.body(rx.foreach(SubscriptionState.rows, _history_row)),
-                width="100%", variant="surface",
-            ),
+            stacked_table(HISTORY_COLUMNS, rx.foreach(SubscriptionState.rows, _history_row)),
             empty_list("no-payments", "No subscription payments yet.",
                        "See the plans on zenmux.ai"),
             "history",

@@ -12,7 +12,7 @@ from zenmux_refunds.domain.vocabulary import RequestStatus
 from zenmux_refunds.services import auth, console, quotes, refunds, requests
 from zenmux_refunds.services.views import AuditLine, ConsoleRefundRow, RequestRow
 from zenmux_refunds.ui.auth_state import AuthState
-from zenmux_refunds.ui.components import pager
+from zenmux_refunds.ui.components import Quiet, labelled_cells, pager, stacked_table
 from zenmux_refunds.ui.layout import page
 
 log = logging.getLogger(__name__)
@@ -208,14 +208,18 @@ _CHECKED = {
 }
 
 
+REFUND_COLUMNS = ("Refund", "Account", "Order", "Amount", "Status", "Source", "Requested",
+                  Quiet("Actions"))
+REQUEST_COLUMNS = ("Request", "Account", "Purchase", "Order", "Reason", "Review due", "Status",
+                   Quiet("Actions"))
+
+
 def _refund_row(r: rx.Var[ConsoleRefundRow]) -> rx.Component:
     S = SupportState
-    return rx.table.row(
-        rx.table.cell(r.ref), rx.table.cell(r.account), rx.table.cell(r.order),
-        rx.table.cell(r.final),
-        rx.table.cell(rx.badge(r.status, color_scheme=r.color)),
-        rx.table.cell(r.source), rx.table.cell(r.requested),
-        rx.table.cell(rx.hstack(
+    return rx.table.row(*labelled_cells(
+        REFUND_COLUMNS, r.ref, r.account, r.order, r.final,
+        rx.badge(r.status, color_scheme=r.color), r.source, r.requested,
+        rx.flex(
             rx.button("Audit trail", size="1", variant="soft",
                       on_click=S.show_trail(r.id, r.ref), id="trail-" + r.ref),
             rx.cond(r.can_retry, rx.button("Retry", size="1", on_click=S.ask("retry", r.id),
@@ -226,7 +230,7 @@ def _refund_row(r: rx.Var[ConsoleRefundRow]) -> rx.Component:
             rx.cond(r.can_pay_out, rx.button("Record payout", size="1", color_scheme="green",
                                              on_click=S.ask("payout", r.id),
                                              id="payout-" + r.ref)),
-            spacing="2")),
+            spacing="2", wrap="wrap")),
         id="support-refund-" + r.ref,
     )
 
@@ -234,19 +238,19 @@ def _refund_row(r: rx.Var[ConsoleRefundRow]) -> rx.Component:
 def _request_row(r: rx.Var[RequestRow]) -> rx.Component:
     S = SupportState
     return rx.table.row(
-        rx.table.cell(r.ref), rx.table.cell(r.account),
-        rx.table.cell(r.purchase_at, " · ", r.amount), rx.table.cell(r.order),
-        rx.table.cell(r.reason),
-        rx.table.cell(rx.text(r.due, color_scheme=rx.cond(r.overdue, "red", "gray"),
-                              weight=rx.cond(r.overdue, "bold", "regular")),
-                      rx.cond(r.overdue, rx.badge("Overdue", color_scheme="red"))),
-        rx.table.cell(rx.badge(r.status)),
-        rx.table.cell(rx.cond(r.status == "Pending", rx.hstack(
-            rx.button("Approve", size="1", on_click=S.ask("approve", r.id),
-                      id="approve-" + r.ref),
-            rx.button("Deny", size="1", color_scheme="red", variant="soft",
-                      on_click=S.ask("deny", r.id), id="deny-" + r.ref),
-            spacing="2"))),
+        *labelled_cells(
+            REQUEST_COLUMNS, r.ref, r.account, rx.fragment(r.purchase_at, " · ", r.amount),
+            r.order, r.reason,
+            rx.box(rx.text(r.due, color_scheme=rx.cond(r.overdue, "red", "gray"),
+                           weight=rx.cond(r.overdue, "bold", "regular")),
+                   rx.cond(r.overdue, rx.badge("Overdue", color_scheme="red"))),
+            rx.badge(r.status),
+            rx.cond(r.status == "Pending", rx.hstack(
+                rx.button("Approve", size="1", on_click=S.ask("approve", r.id),
+                          id="approve-" + r.ref),
+                rx.button("Deny", size="1", color_scheme="red", variant="soft",
+                          on_click=S.ask("deny", r.id), id="deny-" + r.ref),
+                spacing="2"))),
         id="support-request-" + r.ref,
     )
 
@@ -283,8 +287,12 @@ def _check_dialog() -> rx.Component:
     ), open=S.check_open, on_open_change=S.check_open_changed)
 
 
-def _select(value, items, on_change, id_: str) -> rx.Component:
-    return rx.select(items, value=value, on_change=on_change, size="1", id=id_)
+def _select(value, items, on_change, id_: str, label: str) -> rx.Component:
+    """A filter: a select whose trigger is named for assistive technology."""
+    return rx.select.root(
+        rx.select.trigger(id=id_, aria_label=label),
+        rx.select.content(*[rx.select.item(i, value=i) for i in items]),
+        value=value, on_change=on_change, size="1")
 
 
 def support_page() -> rx.Component:
@@ -295,20 +303,16 @@ def support_page() -> rx.Component:
                                             id="support-message")),
         rx.hstack(rx.heading("Refunds", size="4"),
                   _select(S.status_filter, [str(s) for s in console.STATUSES], S.set_status_filter,
-                          "refund-filter"),
+                          "refund-filter", "Show refunds"),
                   rx.button("Refresh", size="1", variant="soft", on_click=S.refresh),
-                  spacing="3", align="center"),
-        rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                "Refund", "Account", "Order", "Amount", "Status", "Source", "Requested", "")])),
-            rx.table.body(rx.foreach(S.refunds, _refund_row)),
-            width="100%", variant="surface",
-        ),
+                  spacing="3", align="center", wrap="wrap"),
+        stacked_table(REFUND_COLUMNS, rx.foreach(S.refunds, _refund_row)),
         pager(S),
         rx.cond(S.has_attention, rx.form(
             rx.hstack(
                 rx.select.root(rx.select.trigger(placeholder="Refund that needs attention",
-                                                 id="resolve-pick"),
+                                                 id="resolve-pick",
+                                                 aria_label="Refund that needs attention"),
                                rx.select.content(rx.foreach(
                                    S.refunds, lambda r: rx.cond(
                                        r.needs_attention,
@@ -321,37 +325,38 @@ def support_page() -> rx.Component:
                         rx.select.item("Provider did not pay (stale notice)", value="not_paid")),
                     name="finding", default_value="paid"),
                 rx.input(name="note", placeholder="What was done (goes in the audit trail)",
-                         width="24em", id="resolve-note"),
+                         width="24em", max_width="100%", id="resolve-note",
+                         aria_label="What was done (goes in the audit trail)"),
                 rx.button("Mark resolved", color_scheme="orange", type="submit",
                           id="resolve-submit"),
-                spacing="2", align="center"),
+                spacing="2", align="center", wrap="wrap"),
             on_submit=S.resolve_attention, reset_on_submit=True,
         )),
         rx.cond(S.trail_ref != "", rx.card(
             rx.text("Audit trail of ", S.trail_ref, weight="bold"),
-            rx.foreach(S.trail, lambda e: rx.hstack(
+            rx.foreach(S.trail, lambda e: rx.flex(
                 rx.text(e.at, size="1", white_space="nowrap"),
                 rx.text(e.actor, size="1", weight="medium"),
                 rx.text(e.action, size="1"), rx.text(e.change, size="1"),
-                rx.text(e.detail, size="1", color_scheme="gray"), spacing="3")),
+                rx.text(e.detail, size="1", color_scheme="gray"), spacing="3", wrap="wrap")),
             width="100%", id="audit-trail")),
         rx.hstack(rx.heading("Email requests", size="4"),
                   _select(S.request_filter, [str(f) for f in requests.REQUEST_FILTERS],
-                          S.set_request_filter, "request-filter"),
-                  spacing="3", align="center"),
-        rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                "Request", "Account", "Purchase", "Order", "Reason", "Review due", "Status", "")])),
-            rx.table.body(rx.foreach(S.requests_rows, _request_row)),
-            width="100%", variant="surface",
-        ),
+                          S.set_request_filter, "request-filter", "Show requests"),
+                  spacing="3", align="center", wrap="wrap"),
+        stacked_table(REQUEST_COLUMNS, rx.foreach(S.requests_rows, _request_row)),
         _check_dialog(),
         rx.cond(S.demo_mode, rx.vstack(rx.heading("Sandbox provider", size="4"), rx.form(
             rx.hstack(
-                rx.input(name="order_ref", placeholder="Order, e.g. SUB-1002", id="sandbox-order"),
-                rx.select(["fail", "succeed"], name="outcome", default_value="fail", size="2"),
+                rx.input(name="order_ref", placeholder="Order, e.g. SUB-1002", id="sandbox-order",
+                         aria_label="Order"),
+                rx.select.root(
+                    rx.select.trigger(aria_label="Sandbox outcome", id="sandbox-outcome"),
+                    rx.select.content(rx.select.item("fail", value="fail"),
+                                      rx.select.item("succeed", value="succeed")),
+                    name="outcome", default_value="fail", size="2"),
                 rx.button("Apply", type="submit", variant="outline", id="sandbox-apply"),
-                spacing="2", align="center"),
+                spacing="2", align="center", wrap="wrap"),
             on_submit=S.sandbox, reset_on_submit=False,
         ), width="100%")),
     )
