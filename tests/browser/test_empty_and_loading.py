@@ -162,8 +162,13 @@ def test_older_expired_rows_carry_one_muted_tag(page: Page, app_server):
     expect(page.locator("#refund-TOP-8033")).to_be_disabled()
     expect(page.locator("#refund-TOP-8034")).to_be_disabled()
     expect(page.locator("#refund-TOP-8100")).to_be_enabled()
-    # one sentence on the page, every older expired row tagged
-    expect(page.get_by_text("Refund window expired", exact=True)).to_have_count(1)
+    # one sentence shown on the page, every older expired row tagged (and each tagged
+    # row's disabled button described by the full reason, for assistive technology only)
+    expect(page.get_by_text("Refund window expired", exact=True).filter(visible=True)
+           ).to_have_count(1)
+    expect(page.locator("#refund-TOP-8033")).to_have_attribute("aria-describedby", "why-TOP-8033")
+    expect(page.locator("#why-TOP-8033")).to_have_text("Refund window expired")
+    expect(page.locator("#why-TOP-8033")).to_have_class("visually-hidden")
     tags = page.locator(".reason-tag")
     assert tags.count() >= 2
     assert set(tags.all_inner_texts()) == {"Expired"}
