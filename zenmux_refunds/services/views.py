@@ -145,10 +145,11 @@ class RewardRow:
     """A referral reward the account earns as a referrer."""
 
     amount: str
-    status: str  # capitalized: "Pending", "Granted", "Revoked"
+    status: str  # capitalized: "Pending", "Granted", "Revoked" (in the customer's language)
     color: str
     description: str
     due: str
+    pending: bool = False  # not granted yet (what a page tests: ``status`` is translated)
 
 
 # ------------------------------------------------------------------ the refund dialog
