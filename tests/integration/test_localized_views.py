@@ -93,6 +93,8 @@ def test_the_billing_history_and_plan_card_in_chinese(example_db, untranslated):
     shown = _shown(page.rows)
     assert "US$20.00" in shown and "已支付" in shown and "银行卡（Stripe）" in shown
     assert _english_left(shown) == []
+    assert all(r.date_utc.endswith(" UTC") and r.date.endswith("UTC+8") for r in page.rows)
+    assert card.cycle_utc.count(" UTC") == 2
     gift = billing.subscription_history(_id("gary"), locale=ZH).rows[0]
     assert gift.plan == "Max（赠送）"
     assert gift.reason == "赠送的订阅不支持退款"
@@ -105,6 +107,7 @@ def test_the_preview_in_chinese(example_db, untranslated):
     assert labels[:3] == ["订单金额", "实际扣款金额", "支付时间"]
     assert dict(view.lines)["实际扣款金额"] == "CN¥720.00"
     assert dict(view.lines)["支付时间"] == "2026年11月26日 17:15 UTC+8"
+    assert view.paid_at_utc == "2026年11月26日 09:15 UTC"
     assert dict(view.lines)["平台手续费（5%）"] == "US$4.95"
     assert (view.final, view.final_in_currency) == ("US$94.04", "CN¥677.08")
     assert view.destination == "您的支付宝账户（Antom）"
@@ -138,8 +141,12 @@ def test_the_status_the_record_and_the_timeline_in_chinese(example_db, untransla
     assert (row.tag, row.returned_label, row.returned_in_currency) == (
         "退款中", "待退还金额", "CN¥677.08")
     assert row.requested == "2026年11月26日 20:00 UTC+8"
+    # the UTC instant, one hover away
+    assert row.requested_utc == "2026年11月26日 12:00 UTC"
     view = refund_record.timeline(_id("paul"), approved.refund_id, ZH)
     assert view.events[0].text == "退款已批准：将退还 CN¥677.08 (US$94.04)"
+    assert (view.events[0].at, view.events[0].at_utc) == (
+        "2026年11月26日 20:00 UTC+8", "2026年11月26日 12:00 UTC")
     assert _english_left(_shown(view)) == []
     failed = refund_record.refunds_page(_id("fiona"), TOPUP, locale=ZH).rows
     assert {r.tag for r in failed} == {"已退款", "退款失败"}

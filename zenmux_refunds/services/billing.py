@@ -25,6 +25,7 @@ from zenmux_refunds.i18n import (
     Locale,
     format_day,
     format_instant,
+    format_instant_utc,
     format_money,
     format_returned,
     format_usd,
@@ -104,6 +105,8 @@ def plan_card(account_id: int, locale: Locale = ENGLISH) -> PlanCard:
             plan=name, price=price,
             cycle=(f"{format_instant(payment.paid_at, lang, locale.tz)} – "
                    f"{format_instant(payment.cycle_ends_at, lang, locale.tz)}"),
+            cycle_utc=(f"{format_instant_utc(payment.paid_at, lang)} – "
+                       f"{format_instant_utc(payment.cycle_ends_at, lang)}"),
             # usage is counted against the plan rounded up to the cent, as in the quote
             usage=format_usd(money.micros_to_cents_up(
                 usage.since_subscription_payment(account, payment)), lang),
@@ -182,6 +185,7 @@ def subscription_history(account_id: int, page: int = 1, page_size: int = 10,
                 tag=tag.tag, tag_color=tag.tag_color,
                 can_refund=button.can_refund, reason=button.reason, gift=button.gift,
                 email_link=button.email_link, reason_tag=expired.tag(button),
+                date_utc=format_instant_utc(p.paid_at, lang),
             ))
         return Page(rows, total, page, page_size)
 
@@ -261,6 +265,8 @@ def preview(account_id: int, kind: OrderKind, order_id: int, *,
         last_failure=failure,
         support_contact=SUPPORT_EMAIL if failure else "",
         support_mailto=_support_mailto(view.latest_refund) if failure else "",
+        paid_at_utc=(format_instant_utc(order.paid_at, lang)
+                     if kind == OrderKind.TOPUP else ""),
     )
 
 

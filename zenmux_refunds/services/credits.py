@@ -21,6 +21,7 @@ from zenmux_refunds.i18n import (
     ENGLISH,
     Locale,
     format_instant,
+    format_instant_utc,
     format_paid,
     format_usd_micros,
     format_usd_movement,
@@ -171,12 +172,13 @@ def transactions(account_id: int, page: int = 1, page_size: int = 20,
 def _transaction_row(*, key: str, id: int, date: str, ref: str, amount: str, type: str,
                      description: str, is_order: bool, tag: StatusTag,
                      button: RefundButton, returned: str = "",
-                     reason_tag: str = "") -> TransactionRow:
+                     reason_tag: str = "", date_utc: str = "") -> TransactionRow:
     return TransactionRow(
         key=key, id=id, date=date, ref=ref, amount=amount, type=type,
         description=description, is_order=is_order, tag=tag.tag, tag_color=tag.tag_color,
         can_refund=button.can_refund, reason=button.reason, gift=button.gift,
         email_link=button.email_link, returned=returned, reason_tag=reason_tag,
+        date_utc=date_utc,
     )
 
 
@@ -192,7 +194,7 @@ def _order_row(order: TopupOrder, refund: Refund | None, decision,
         description=(translate("Top-up · {status}", lang, status=gettext(order.status, lang))
                      if order.status != "paid" else gettext("Top-up", lang)),
         is_order=True, tag=billing.status_tag(refund, locale), button=button,
-        reason_tag=expired.tag(button),
+        reason_tag=expired.tag(button), date_utc=format_instant_utc(order.paid_at, lang),
     )
 
 
@@ -217,6 +219,7 @@ def _entry_row(entry: LedgerEntry, refund: Refund | None,
              else NO_TAG),
         button=NO_BUTTON,
         returned=refund_record.returned_words(refund, locale) if refund_line else "",
+        date_utc=format_instant_utc(entry.at, lang),
     )
 
 
@@ -238,4 +241,5 @@ def referral_rewards(account_id: int, locale: Locale = ENGLISH) -> list[RewardRo
                               date=format_instant(paid_at, lang, tz)),
         due=format_instant(reward.due_at, lang, tz),
         pending=reward.status == RewardStatus.PENDING,
+        due_utc=format_instant_utc(reward.due_at, lang),
     ) for reward, paid_at, name in rows]

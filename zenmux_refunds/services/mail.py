@@ -50,6 +50,7 @@ from zenmux_refunds.i18n import (
     Locale,
     format_day,
     format_instant,
+    format_instant_utc,
     format_money,
     format_paid,
     format_usd,
@@ -403,6 +404,7 @@ class MailRow:
     at: str
     status: str  # Sent | Waiting (in the reader's language)
     sent: bool = False
+    at_utc: str = ""  # ``at`` in UTC, for the hover title
 
 
 @dataclass(frozen=True)
@@ -427,7 +429,8 @@ def mailbox(account_id: int, *, limit: int = 100, locale: Locale = ENGLISH) -> l
                       .limit(limit)).all()
     return [MailRow(id=m.id, subject=m.subject,
                     at=format_instant(m.created_at, locale.lang, locale.tz),
-                    status=_status(m, locale), sent=m.sent_at is not None) for m in rows]
+                    status=_status(m, locale), sent=m.sent_at is not None,
+                    at_utc=format_instant_utc(m.created_at, locale.lang)) for m in rows]
 
 
 def open_mail(account_id: int, mail_id: int, *, locale: Locale = ENGLISH) -> MailView | None:

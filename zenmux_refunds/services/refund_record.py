@@ -30,6 +30,7 @@ from zenmux_refunds.i18n import (
     ENGLISH,
     Locale,
     format_instant,
+    format_instant_utc,
     format_money,
     format_usd,
     gettext,
@@ -84,6 +85,7 @@ def _row(refund: Refund, order_ref: str, locale: Locale = ENGLISH) -> RefundReco
         tag=tag.tag, tag_color=tag.tag_color,
         arrival=billing.arrival_text(refund, locale),
         receipt_url=RECEIPT_URL.format(ref=refund.ref),
+        requested_utc=format_instant_utc(refund.requested_at, lang),
     )
 
 
@@ -179,24 +181,25 @@ def _customer_events(refund: Refund, events: list[RefundEvent],
     sent = False
     for e in events:
         at = format_instant(e.at, lang, locale.tz)
+        at_utc = format_instant_utc(e.at, lang)
         if e.action in ("approved", "loaded"):
             out.append(TimelineEvent(at, translate("Refund approved: {amount} to be returned",
-                                                   lang, amount=amount), "approved"))
+                                                   lang, amount=amount), "approved", at_utc))
             if (e.action == "approved" and refund.preview_final_cents is not None
                     and refund.preview_final_cents != refund.final_cents):
                 out.append(TimelineEvent(at, translate(
                     "Amount changed from {before} to {after}: API calls in flight were "
                     "billed after the preview", lang,
                     before=format_usd(refund.preview_final_cents, lang),
-                    after=format_usd(refund.final_cents, lang)), "changed"))
+                    after=format_usd(refund.final_cents, lang)), "changed", at_utc))
             # a refund loaded with its history has one line for its whole past
             if e.action == "loaded" and e.to_status in _CLOSING:
-                out.append(_closing(e.to_status, at, amount, locale))
+                out.append(_closing(e.to_status, at, amount, locale, at_utc))
         elif e.action == "sent" and not sent:
             sent = True
-            out.append(TimelineEvent(at, _sent_text(e.actor, locale), "sent"))
+            out.append(TimelineEvent(at, _sent_text(e.actor, locale), "sent", at_utc))
         elif e.action in _CLOSING and e.to_status == e.action:
-            out.append(_closing(e.action, at, amount, locale))
+            out.append(_closing(e.action, at, amount, locale, at_utc))
     if billing.shown_status(refund) == policy.NEEDS_ATTENTION:
         words = policy.STATUS_WORDS[policy.NEEDS_ATTENTION]
         at = refund.attention_at or refund.settled_at or refund.requested_at
@@ -204,11 +207,12 @@ def _customer_events(refund: Refund, events: list[RefundEvent],
                                  translate("{label}: {description}", lang,
                                            label=gettext(words.label, lang),
                                            description=gettext(words.description, lang)),
-                                 "review"))
+                                 "review", format_instant_utc(at, lang)))
     return out
 
 
-def _closing(status: str, at: str, amount: str, locale: Locale = ENGLISH) -> TimelineEvent:
+def _closing(status: str, at: str, amount: str, locale: Locale = ENGLISH,
+             at_utc: str = "") -> TimelineEvent:
     return TimelineEvent(at, translate(_CLOSING[RefundStatus(status)], locale.lang,
-                                       amount=amount), status)
+                                       amount=amount), status, at_utc)
 

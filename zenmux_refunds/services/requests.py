@@ -22,7 +22,15 @@ from zenmux_refunds import clock, db
 from zenmux_refunds.config import SUPPORT_EMAIL
 from zenmux_refunds.domain import money
 from zenmux_refunds.domain.vocabulary import OrderKind, RefundSource, RequestStatus
-from zenmux_refunds.i18n import ENGLISH, Locale, format_instant, format_usd, gettext, translate
+from zenmux_refunds.i18n import (
+    ENGLISH,
+    Locale,
+    format_instant,
+    format_instant_utc,
+    format_usd,
+    gettext,
+    translate,
+)
 from zenmux_refunds.models import Account, EmailRequest, SubscriptionPayment, TopupOrder
 from zenmux_refunds.services import auth, billing, business_days, ledger, mail, quotes, refunds
 from zenmux_refunds.services.views import ActionCheck, OrderChoice, Page, RequestRow
@@ -257,6 +265,8 @@ def _view(s: Session, row: EmailRequest, now: datetime,
         refund_ref=refund.refund_ref if refund else "",
         refund_status=refund.label if refund else "",
         refund_color=refund.color if refund else "gray",
+        submitted_utc=format_instant_utc(row.submitted_at, lang),
+        due_utc=format_instant_utc(row.review_due_at, lang),
     )
 
 
