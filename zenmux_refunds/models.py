@@ -45,6 +45,10 @@ class Account(SQLModel, table=True):
     # Bumped by every money-changing service as its first write: the per-account lock.
     lock_version: int = Field(default=0, nullable=False)
     created_at: datetime
+    # The language the customer reads the app and the e-mails in (i18n.LANGUAGES: "en",
+    # "zh-CN"); written only through services.preferences.set_language, which checks it.
+    language: str = Field(default="en", max_length=16, nullable=False,
+                          sa_column_kwargs={"server_default": "en"})
 
 
 class Wallet(SQLModel, table=True):
@@ -270,6 +274,10 @@ class AuthSession(SQLModel, table=True):
     created_at: datetime
     expires_at: datetime
     revoked: bool = Field(default=False)
+    # The browser's time zone (an IANA name, checked by services.preferences): the times
+    # this session's pages show are in it, with the UTC instant one hover away.
+    time_zone: str = Field(default="UTC", max_length=64, nullable=False,
+                           sa_column_kwargs={"server_default": "UTC"})
 
 
 class ClockSetting(SQLModel, table=True):

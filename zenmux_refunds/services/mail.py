@@ -6,8 +6,11 @@ change a mail tells about — ``refund_approved`` in ``refunds.approve``,
 ``request_received`` in ``requests.file_request``, ``request_approved`` and
 ``request_denied`` at the request's decision. The mail (subject, text and HTML bodies,
 rendered from ``zenmux_refunds/mail_templates/`` with the amounts the refund stored,
-formatted by ``domain.money``) becomes an ``OutboxMail`` row of that transaction: it
-exists if and only if the change was committed. Its ``key`` names the event
+formatted by the i18n formatters) becomes an ``OutboxMail`` row of that transaction: it
+exists if and only if the change was committed. A mail is written in the account's
+language (``Account.language``: the ``zh-CN/`` templates and the catalog's subjects for
+简体中文), with its times in the zone of the account's latest live session (UTC when it
+has none; every time names its zone), fixed when the row is written. Its ``key`` names the event
 (``refund:12:approved``) and is unique; a second write of the same key does nothing.
 
 Sending: ``send_pending`` (the background pass, after the commit) takes each due mail
@@ -41,8 +44,19 @@ from sqlmodel import Session, select
 
 from zenmux_refunds import clock, db
 from zenmux_refunds.config import SmtpTarget, settings
-from zenmux_refunds.domain import money
 from zenmux_refunds.domain.vocabulary import OrderKind, RefundSource, RefundStatus
+from zenmux_refunds.i18n import (
+    ENGLISH,
+    Locale,
+    format_day,
+    format_instant,
+    format_instant_utc,
+    format_money,
+    format_paid,
+    format_usd,
+    gettext,
+    translate,
+)
 from zenmux_refunds.models import (
     Account,
     EmailRequest,
@@ -51,7 +65,7 @@ from zenmux_refunds.models import (
     SubscriptionPayment,
     TopupOrder,
 )
-from zenmux_refunds.services import billing, business_days
+from zenmux_refunds.services import billing, business_days, preferences
 
 log = logging.getLogger(__name__)
 
@@ -75,50 +89,55 @@ _env = jinja2.Environment(
 # ------------------------------------------------------------------ writing
 
 
-def _dates(first, last) -> tuple[str, str]:
-    return f"{first:%a %Y-%m-%d}", f"{last:%a %Y-%m-%d}"
+def _locale(s: Session, account_id: int) -> Locale:
+    """The language and zone a mail to the account is written in."""
+    return preferences.locale_of_account(s, s.get(Account, account_id))
 
 
-def _refund_facts(s: Session, refund: Refund) -> dict:
+def _refund_facts(s: Session, refund: Refund, locale: Locale = ENGLISH) -> dict:
     """What a refund mail says, from the integers the refund stored."""
+    lang, tz = locale.lang, locale.tz
     if refund.order_kind == OrderKind.SUBSCRIPTION:
         order = s.get(SubscriptionPayment, refund.subscription_payment_id)
-        what = f"{order.plan} subscription payment {order.ref}"
-        paid = money.format_usd(order.amount_cents)
+        what = translate("{plan} subscription payment {ref}", lang, plan=order.plan,
+                         ref=order.ref)
+        paid = format_usd(order.amount_cents, lang)
     else:
         order = s.get(TopupOrder, refund.topup_order_id)
-        what = f"Pay-As-You-Go top-up {order.ref}"
-        paid = money.format_paid(order.amount_cents, order.charged_currency,
-                                 order.charged_minor)
-    returned_usd = money.format_usd(refund.final_cents)
-    returned_charged = (money.format_currency(refund.final_minor, refund.currency)
+        what = translate("Pay-As-You-Go top-up {ref}", lang, ref=order.ref)
+        paid = format_paid(order.amount_cents, order.charged_currency, order.charged_minor,
+                           lang)
+    returned_usd = format_usd(refund.final_cents, lang)
+    returned_charged = (format_money(refund.final_minor, refund.currency, lang)
                         if refund.currency.upper() != "USD" else "")
-    first, last = _dates(*business_days.arrival_dates(refund.requested_at))
+    first, last = business_days.arrival_dates(refund.requested_at)
     return {
         "refund_ref": refund.ref, "order_ref": order.ref, "order": what, "paid": paid,
-        "refundable": money.format_usd(refund.gross_cents),
-        "fee": money.format_usd(refund.fee_cents),
+        "refundable": format_usd(refund.gross_cents, lang),
+        "fee": format_usd(refund.fee_cents, lang),
         "returned_usd": returned_usd, "returned_charged": returned_charged,
         # what reaches the customer, in the currency it is paid in
         "returned": returned_charged or returned_usd,
-        "method": billing.method_label(order.channel),
-        "requested": money.format_instant(refund.requested_at),
-        "settled": money.format_instant(refund.settled_at) if refund.settled_at else "",
-        "arrival_first": first, "arrival_last": last,
+        "method": billing.method_label(order.channel, locale),
+        "requested": format_instant(refund.requested_at, lang, tz),
+        "settled": format_instant(refund.settled_at, lang, tz) if refund.settled_at else "",
+        "arrival_first": format_day(first, lang), "arrival_last": format_day(last, lang),
     }
 
 
-def _request_facts(s: Session, row: EmailRequest) -> dict:
+def _request_facts(s: Session, row: EmailRequest, locale: Locale = ENGLISH) -> dict:
+    lang, tz = locale.lang, locale.tz
     order = (s.get(TopupOrder, row.topup_order_id) if row.topup_order_id else
              s.get(SubscriptionPayment, row.subscription_payment_id)
              if row.subscription_payment_id else None)
     return {
-        "request_ref": row.ref, "amount": money.format_usd(row.amount_cents),
-        "purchase_at": money.format_instant(row.purchase_at),
-        "order": order.ref if order else "no order matched yet: support will check",
-        "submitted": money.format_instant(row.submitted_at),
-        "due": money.format_instant(row.review_due_at),
-        "decided": money.format_instant(row.decided_at) if row.decided_at else "",
+        "request_ref": row.ref, "amount": format_usd(row.amount_cents, lang),
+        "purchase_at": format_instant(row.purchase_at, lang, tz),
+        "order": (order.ref if order else
+                  gettext("no order matched yet: support will check", lang)),
+        "submitted": format_instant(row.submitted_at, lang, tz),
+        "due": format_instant(row.review_due_at, lang, tz),
+        "decided": format_instant(row.decided_at, lang, tz) if row.decided_at else "",
         "note": row.decision_note,
     }
 
@@ -135,15 +154,21 @@ def _insert(s: Session):
     return postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
+def _template(name: str, locale: Locale) -> jinja2.Template:
+    """``name`` in the locale's language: ``zh-CN/name`` for 简体中文, ``name`` (English)
+    otherwise."""
+    return _env.get_template(name if locale.lang == ENGLISH.lang else f"{locale.lang}/{name}")
+
+
 def _write(s: Session, *, key: str, account_id: int, subject: str, template: str,
-           quote_ref: str, **context) -> None:
+           quote_ref: str, locale: Locale = ENGLISH, **context) -> None:
     """Add the mail to the caller's transaction; nothing if ``key`` was written."""
     account = s.get(Account, account_id)
     values = {"name": account.name, "subject": subject, "quote_ref": quote_ref, **context}
     row = {
         "key": key, "account_id": account.id, "to": account.email, "subject": subject,
-        "text": _env.get_template(f"{template}.txt").render(values),
-        "html": _env.get_template(f"{template}.html").render(values),
+        "text": _template(f"{template}.txt", locale).render(values),
+        "html": _template(f"{template}.html", locale).render(values),
         "message_id": _message_id(key), "created_at": clock.now(s), "attempts": 0,
         "next_attempt_at": clock.real_now(),
     }
@@ -156,10 +181,12 @@ def refund_approved(s: Session, refund: Refund) -> None:
     is told by the request's decision mail (``request_approved``), not twice."""
     if refund.source == RefundSource.EMAIL:
         return
-    r = _refund_facts(s, refund)
+    locale = _locale(s, refund.account_id)
+    r = _refund_facts(s, refund, locale)
     _write(s, key=f"refund:{refund.id}:approved", account_id=refund.account_id,
-           subject=f"Refund {refund.ref} approved: {r['returned']} on its way",
-           template="refund_approved", quote_ref=refund.ref, r=r)
+           subject=translate("Refund {ref} approved: {returned} on its way", locale.lang,
+                             ref=refund.ref, returned=r["returned"]),
+           template="refund_approved", quote_ref=refund.ref, locale=locale, r=r)
 
 
 _CLOSED_SUBJECTS = {
@@ -172,34 +199,42 @@ _CLOSED_SUBJECTS = {
 def refund_closed(s: Session, refund: Refund) -> None:
     """In ``refunds._close``'s transaction: the refund reached a terminal status."""
     status = RefundStatus(refund.status)
-    r = _refund_facts(s, refund)
+    locale = _locale(s, refund.account_id)
+    r = _refund_facts(s, refund, locale)
     _write(s, key=f"refund:{refund.id}:{status.value}", account_id=refund.account_id,
-           subject=_CLOSED_SUBJECTS[status].format(ref=refund.ref, returned=r["returned"]),
-           template=f"refund_{status.value}", quote_ref=refund.ref, r=r)
+           subject=translate(_CLOSED_SUBJECTS[status], locale.lang, ref=refund.ref,
+                             returned=r["returned"]),
+           template=f"refund_{status.value}", quote_ref=refund.ref, locale=locale, r=r)
 
 
 def request_received(s: Session, row: EmailRequest) -> None:
     """In ``requests.file_request``'s transaction (``row`` flushed: it has an id)."""
+    locale = _locale(s, row.account_id)
     _write(s, key=f"request:{row.id}:received", account_id=row.account_id,
-           subject=f"Refund request {row.ref} received", template="request_received",
-           quote_ref=row.ref, q=_request_facts(s, row))
+           subject=translate("Refund request {ref} received", locale.lang, ref=row.ref),
+           template="request_received", quote_ref=row.ref, locale=locale,
+           q=_request_facts(s, row, locale))
 
 
 def request_approved(s: Session, row: EmailRequest, refund: Refund) -> None:
     """In the approval's transaction, once the request is Approved with its refund."""
-    r = _refund_facts(s, refund)
+    locale = _locale(s, row.account_id)
+    r = _refund_facts(s, refund, locale)
     _write(s, key=f"request:{row.id}:decided", account_id=row.account_id,
-           subject=f"Refund request {row.ref} approved: refund {refund.ref}, "
-                   f"{r['returned']} on its way",
-           template="request_approved", quote_ref=refund.ref,
-           q=_request_facts(s, row), r=r)
+           subject=translate("Refund request {ref} approved: refund {refund}, {returned} "
+                             "on its way", locale.lang, ref=row.ref, refund=refund.ref,
+                             returned=r["returned"]),
+           template="request_approved", quote_ref=refund.ref, locale=locale,
+           q=_request_facts(s, row, locale), r=r)
 
 
 def request_denied(s: Session, row: EmailRequest) -> None:
     """In ``requests.deny``'s transaction, once the request is Denied."""
+    locale = _locale(s, row.account_id)
     _write(s, key=f"request:{row.id}:decided", account_id=row.account_id,
-           subject=f"Refund request {row.ref} denied", template="request_denied",
-           quote_ref=row.ref, q=_request_facts(s, row))
+           subject=translate("Refund request {ref} denied", locale.lang, ref=row.ref),
+           template="request_denied", quote_ref=row.ref, locale=locale,
+           q=_request_facts(s, row, locale))
 
 
 # ------------------------------------------------------------------ sending
@@ -367,7 +402,9 @@ class MailRow:
     id: int
     subject: str
     at: str
-    status: str  # Sent | Waiting
+    status: str  # Sent | Waiting (in the reader's language)
+    sent: bool = False
+    at_utc: str = ""  # ``at`` in UTC, for the hover title
 
 
 @dataclass(frozen=True)
@@ -377,28 +414,33 @@ class MailView:
     to: str
     status: str
     text: str
+    sent: bool = False
 
 
-def _status(mail: OutboxMail) -> str:
-    return "Sent" if mail.sent_at is not None else "Waiting"
+def _status(mail: OutboxMail, locale: Locale = ENGLISH) -> str:
+    return gettext("Sent" if mail.sent_at is not None else "Waiting", locale.lang)
 
 
-def mailbox(account_id: int, *, limit: int = 100) -> list[MailRow]:
+def mailbox(account_id: int, *, limit: int = 100, locale: Locale = ENGLISH) -> list[MailRow]:
     """The account's own mails, newest first."""
     with db.reading() as s:
         rows = s.exec(select(OutboxMail).where(OutboxMail.account_id == account_id)
                       .order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc())
                       .limit(limit)).all()
-    return [MailRow(id=m.id, subject=m.subject, at=money.format_instant(m.created_at),
-                    status=_status(m)) for m in rows]
+    return [MailRow(id=m.id, subject=m.subject,
+                    at=format_instant(m.created_at, locale.lang, locale.tz),
+                    status=_status(m, locale), sent=m.sent_at is not None,
+                    at_utc=format_instant_utc(m.created_at, locale.lang)) for m in rows]
 
 
-def open_mail(account_id: int, mail_id: int) -> MailView | None:
+def open_mail(account_id: int, mail_id: int, *, locale: Locale = ENGLISH) -> MailView | None:
     """One of the account's mails (None when it is not theirs or does not exist)."""
     with db.reading() as s:
         mail = s.exec(select(OutboxMail).where(OutboxMail.id == mail_id,
                                                OutboxMail.account_id == account_id)).first()
     if mail is None:
         return None
-    return MailView(subject=mail.subject, at=money.format_instant(mail.created_at),
-                    to=mail.to, status=_status(mail), text=mail.text)
+    return MailView(subject=mail.subject,
+                    at=format_instant(mail.created_at, locale.lang, locale.tz),
+                    to=mail.to, status=_status(mail, locale), text=mail.text,
+                    sent=mail.sent_at is not None)

@@ -12,6 +12,10 @@ review", as its tag does.
 
 Every read is scoped to the signed-in account: a refund, order or ledger entry that is
 not the account's is answered as if it did not exist (``quotes.NotYourOrder`` or None).
+
+The words are built in the customer's language and time zone (``locale``, English in
+UTC by default) from msgids of the i18n catalog; money and instants go through the
+i18n formatters.
 """
 
 from __future__ import annotations
@@ -20,8 +24,18 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from zenmux_refunds import db
-from zenmux_refunds.domain import money, policy
+from zenmux_refunds.domain import policy
 from zenmux_refunds.domain.vocabulary import OrderKind, RefundStatus
+from zenmux_refunds.i18n import (
+    ENGLISH,
+    Locale,
+    format_instant,
+    format_instant_utc,
+    format_money,
+    format_usd,
+    gettext,
+    translate,
+)
 from zenmux_refunds.models import LedgerEntry, Refund, RefundEvent, SubscriptionPayment, TopupOrder
 from zenmux_refunds.services import billing, quotes
 from zenmux_refunds.services.views import (
@@ -56,25 +70,27 @@ RETURNED_LABELS = {
 }
 
 
-def _row(refund: Refund, order_ref: str) -> RefundRecordRow:
-    tag = billing.status_tag(refund)
+def _row(refund: Refund, order_ref: str, locale: Locale = ENGLISH) -> RefundRecordRow:
+    tag = billing.status_tag(refund, locale)
+    lang = locale.lang
     return RefundRecordRow(
         id=refund.id, ref=refund.ref, order_ref=order_ref,
-        requested=money.format_instant(refund.requested_at),
-        refundable=money.format_usd(refund.gross_cents),
-        fee=money.format_usd(refund.fee_cents),
-        returned_label=RETURNED_LABELS[billing.shown_status(refund)],
-        returned=money.format_usd(refund.final_cents),
-        returned_in_currency=(money.format_currency(refund.final_minor, refund.currency)
+        requested=format_instant(refund.requested_at, lang, locale.tz),
+        refundable=format_usd(refund.gross_cents, lang),
+        fee=format_usd(refund.fee_cents, lang),
+        returned_label=gettext(RETURNED_LABELS[billing.shown_status(refund)], lang),
+        returned=format_usd(refund.final_cents, lang),
+        returned_in_currency=(format_money(refund.final_minor, refund.currency, lang)
                               if refund.currency != "USD" else ""),
         tag=tag.tag, tag_color=tag.tag_color,
-        arrival=billing.arrival_text(refund),
+        arrival=billing.arrival_text(refund, locale),
         receipt_url=RECEIPT_URL.format(ref=refund.ref),
+        requested_utc=format_instant_utc(refund.requested_at, lang),
     )
 
 
-def refunds_page(account_id: int, kind: str, page: int = 1,
-                 page_size: int = 5) -> Page[RefundRecordRow]:
+def refunds_page(account_id: int, kind: str, page: int = 1, page_size: int = 5,
+                 locale: Locale = ENGLISH) -> Page[RefundRecordRow]:
     """One page of the account's refunds of ``kind`` orders, newest first."""
     kind = OrderKind(kind)
     page, page_size = billing.page_bounds(page, page_size)
@@ -88,10 +104,10 @@ def refunds_page(account_id: int, kind: str, page: int = 1,
         rows = s.exec(select(Refund, order_ref).join(order_model, joined).where(mine)
                       .order_by(Refund.requested_at.desc(), Refund.id.desc())
                       .offset((page - 1) * page_size).limit(page_size)).all()
-    return Page([_row(refund, ref) for refund, ref in rows], total, page, page_size)
+    return Page([_row(refund, ref, locale) for refund, ref in rows], total, page, page_size)
 
 
-def timeline(account_id: int, refund_id: int) -> RefundTimeline:
+def timeline(account_id: int, refund_id: int, locale: Locale = ENGLISH) -> RefundTimeline:
     """The account's refund with its customer-safe timeline (NotYourOrder otherwise)."""
     with db.reading() as s:
         refund = s.get(Refund, refund_id) if type(refund_id) is int else None
@@ -99,8 +115,8 @@ def timeline(account_id: int, refund_id: int) -> RefundTimeline:
             raise quotes.NotYourOrder("no such refund for this account")
         events = s.exec(select(RefundEvent).where(RefundEvent.refund_id == refund.id)
                         .order_by(RefundEvent.id)).all()
-        row = _row(refund, _order_ref(s, refund))
-    return RefundTimeline(row=row, events=tuple(_customer_events(refund, events)))
+        row = _row(refund, _order_ref(s, refund), locale)
+    return RefundTimeline(row=row, events=tuple(_customer_events(refund, events, locale)))
 
 
 def refund_of_order(account_id: int, kind: str, order_id: int) -> int | None:
@@ -123,19 +139,20 @@ def refund_of_entry(account_id: int, entry_id: int) -> int | None:
                              Refund.account_id == account_id)).first()
 
 
-def returned_words(refund: Refund) -> str:
+def returned_words(refund: Refund, locale: Locale = ENGLISH) -> str:
     """What the customer gets back, beside the wallet's debit in Transactions:
     "returned $19.00" (or "returned CNY 677.08 ($94.04)"), "returning …" while it is on
     its way, "nothing returned" when it failed or was canceled."""
     shown = billing.shown_status(refund)
-    amount = billing.refund_amount(refund)
+    amount = billing.refund_amount(refund, locale)
+    lang = locale.lang
     if shown == RefundStatus.REFUNDED:
-        return f"returned {amount}"
+        return translate("returned {amount}", lang, amount=amount)
     if shown == RefundStatus.REFUNDING:
-        return f"returning {amount}"
+        return translate("returning {amount}", lang, amount=amount)
     if shown == policy.NEEDS_ATTENTION:
-        return "under review"
-    return "nothing returned"
+        return gettext("under review", lang)
+    return gettext("nothing returned", lang)
 
 
 # ------------------------------------------------------------------ the timeline
@@ -147,44 +164,55 @@ _CLOSING = {
 }
 
 
-def _sent_text(actor: str) -> str:
+def _sent_text(actor: str, locale: Locale = ENGLISH) -> str:
     name = actor.removeprefix("provider:") if actor.startswith("provider:") else ""
     if name == PAID_BY_HAND:
-        return "To be paid out by support"
-    return f"Sent to {PROVIDER_NAMES.get(name, 'the payment provider')}"
+        return gettext("To be paid out by support", locale.lang)
+    provider = gettext(PROVIDER_NAMES.get(name, "the payment provider"), locale.lang)
+    return translate("Sent to {provider}", locale.lang, provider=provider)
 
 
-def _customer_events(refund: Refund, events: list[RefundEvent]) -> list[TimelineEvent]:
+def _customer_events(refund: Refund, events: list[RefundEvent],
+                     locale: Locale = ENGLISH) -> list[TimelineEvent]:
     """The trail in the customer's words; every action not named here is left out."""
-    amount = billing.refund_amount(refund)
+    lang = locale.lang
+    amount = billing.refund_amount(refund, locale)
     out: list[TimelineEvent] = []
     sent = False
     for e in events:
-        at = money.format_instant(e.at)
+        at = format_instant(e.at, lang, locale.tz)
+        at_utc = format_instant_utc(e.at, lang)
         if e.action in ("approved", "loaded"):
-            out.append(TimelineEvent(at, f"Refund approved: {amount} to be returned", "approved"))
+            out.append(TimelineEvent(at, translate("Refund approved: {amount} to be returned",
+                                                   lang, amount=amount), "approved", at_utc))
             if (e.action == "approved" and refund.preview_final_cents is not None
                     and refund.preview_final_cents != refund.final_cents):
-                out.append(TimelineEvent(
-                    at, f"Amount changed from {money.format_usd(refund.preview_final_cents)} "
-                        f"to {money.format_usd(refund.final_cents)}: API calls in flight were "
-                        "billed after the preview", "changed"))
+                out.append(TimelineEvent(at, translate(
+                    "Amount changed from {before} to {after}: API calls in flight were "
+                    "billed after the preview", lang,
+                    before=format_usd(refund.preview_final_cents, lang),
+                    after=format_usd(refund.final_cents, lang)), "changed", at_utc))
             # a refund loaded with its history has one line for its whole past
             if e.action == "loaded" and e.to_status in _CLOSING:
-                out.append(_closing(e.to_status, at, amount))
+                out.append(_closing(e.to_status, at, amount, locale, at_utc))
         elif e.action == "sent" and not sent:
             sent = True
-            out.append(TimelineEvent(at, _sent_text(e.actor), "sent"))
+            out.append(TimelineEvent(at, _sent_text(e.actor, locale), "sent", at_utc))
         elif e.action in _CLOSING and e.to_status == e.action:
-            out.append(_closing(e.action, at, amount))
+            out.append(_closing(e.action, at, amount, locale, at_utc))
     if billing.shown_status(refund) == policy.NEEDS_ATTENTION:
         words = policy.STATUS_WORDS[policy.NEEDS_ATTENTION]
         at = refund.attention_at or refund.settled_at or refund.requested_at
-        out.append(TimelineEvent(money.format_instant(at),
-                                 f"{words.label}: {words.description}", "review"))
+        out.append(TimelineEvent(format_instant(at, lang, locale.tz),
+                                 translate("{label}: {description}", lang,
+                                           label=gettext(words.label, lang),
+                                           description=gettext(words.description, lang)),
+                                 "review", format_instant_utc(at, lang)))
     return out
 
 
-def _closing(status: str, at: str, amount: str) -> TimelineEvent:
-    return TimelineEvent(at, _CLOSING[RefundStatus(status)].format(amount=amount), status)
+def _closing(status: str, at: str, amount: str, locale: Locale = ENGLISH,
+             at_utc: str = "") -> TimelineEvent:
+    return TimelineEvent(at, translate(_CLOSING[RefundStatus(status)], locale.lang,
+                                       amount=amount), status, at_utc)
 

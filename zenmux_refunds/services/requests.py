@@ -22,6 +22,15 @@ from zenmux_refunds import clock, db
 from zenmux_refunds.config import SUPPORT_EMAIL
 from zenmux_refunds.domain import money
 from zenmux_refunds.domain.vocabulary import OrderKind, RefundSource, RequestStatus
+from zenmux_refunds.i18n import (
+    ENGLISH,
+    Locale,
+    format_instant,
+    format_instant_utc,
+    format_usd,
+    gettext,
+    translate,
+)
 from zenmux_refunds.models import Account, EmailRequest, SubscriptionPayment, TopupOrder
 from zenmux_refunds.services import auth, billing, business_days, ledger, mail, quotes, refunds
 from zenmux_refunds.services.views import ActionCheck, OrderChoice, Page, RequestRow
@@ -183,10 +192,12 @@ def file_request(account_id: int, *, contact: str, purchase_at: str, amount: str
 ORDERS_LISTED = 50
 
 
-def orders_to_pick(account_id: int) -> list[OrderChoice]:
+def orders_to_pick(account_id: int, locale: Locale = ENGLISH) -> list[OrderChoice]:
     """The account's paid orders of every channel, newest first (at most
     ``ORDERS_LISTED``), for the request form's order picker: picking one fills in the
-    date, time and amount the request needs. Only the account's own orders."""
+    date, time and amount the request needs. Only the account's own orders. The label
+    is in the customer's language; its time stays UTC, as the form's field takes it."""
+    lang = locale.lang
     choices: list[tuple[datetime, OrderChoice]] = []
     with db.reading() as s:
         for kind, model in ((OrderKind.SUBSCRIPTION, SubscriptionPayment),
@@ -195,14 +206,15 @@ def orders_to_pick(account_id: int) -> list[OrderChoice]:
                                               model.status == "paid")
                           .order_by(model.paid_at.desc()).limit(ORDERS_LISTED)).all()
             for order in rows:
-                what = (f"{order.plan} subscription" if kind == OrderKind.SUBSCRIPTION
-                        else "Top-up")
+                what = (translate("{plan} subscription", lang, plan=order.plan)
+                        if kind == OrderKind.SUBSCRIPTION else gettext("Top-up", lang))
                 when = order.paid_at.strftime("%Y-%m-%d %H:%M")
                 amount = money.format_usd(order.amount_cents)
                 choices.append((order.paid_at, OrderChoice(
                     value=f"{kind}:{order.id}",
-                    label=(f"{order.ref} · {what} · {when} UTC · {amount} · "
-                           f"{billing.method_label(order.channel)}"),
+                    label=(f"{order.ref} · {what} · {when} UTC · "
+                           f"{format_usd(order.amount_cents, lang)} · "
+                           f"{billing.method_label(order.channel, locale)}"),
                     purchase_at=when, amount=amount.removeprefix("$").replace(",", ""))))
     choices.sort(key=lambda pair: pair[0], reverse=True)
     return [choice for _at, choice in choices[:ORDERS_LISTED]]
@@ -233,30 +245,38 @@ def _order_ref(s: Session, row: EmailRequest) -> str:
 
 
 def _view(s: Session, row: EmailRequest, now: datetime,
-          account: Account | None = None) -> RequestRow:
-    refund = billing.refund_status(row.account_id, row.refund_id) if row.refund_id else None
+          account: Account | None = None, locale: Locale = ENGLISH) -> RequestRow:
+    """A request as a list shows it: the customer's own in their ``locale``, support's
+    (``account`` given) in English."""
+    refund = (billing.refund_status(row.account_id, row.refund_id, locale)
+              if row.refund_id else None)
+    lang, tz = locale.lang, locale.tz
     return RequestRow(
         id=row.id, ref=row.ref, account=account.email if account else "",
-        purchase_at=money.format_instant(row.purchase_at),
-        amount=money.format_usd(row.amount_cents), reason=row.reason,
-        balance=row.unused_balance, order=_order_ref(s, row) or "no matching order",
+        purchase_at=format_instant(row.purchase_at, lang, tz),
+        amount=format_usd(row.amount_cents, lang), reason=row.reason,
+        balance=row.unused_balance,
+        order=_order_ref(s, row) or gettext("no matching order", lang),
         matched=bool(row.order_kind),
-        submitted=money.format_instant(row.submitted_at),
-        due=money.format_instant(row.review_due_at),
+        submitted=format_instant(row.submitted_at, lang, tz),
+        due=format_instant(row.review_due_at, lang, tz),
         overdue=row.status == RequestStatus.PENDING and now > row.review_due_at,
-        status=row.status.capitalize(), note=row.decision_note,
+        status=gettext(row.status.capitalize(), lang), note=row.decision_note,
         refund_ref=refund.refund_ref if refund else "",
         refund_status=refund.label if refund else "",
         refund_color=refund.color if refund else "gray",
+        submitted_utc=format_instant_utc(row.submitted_at, lang),
+        due_utc=format_instant_utc(row.review_due_at, lang),
     )
 
 
-def my_requests(account_id: int, limit: int = 50) -> list[RequestRow]:
+def my_requests(account_id: int, limit: int = 50,
+                locale: Locale = ENGLISH) -> list[RequestRow]:
     with db.reading() as s:
         now = clock.now(s)
         rows = s.exec(select(EmailRequest).where(EmailRequest.account_id == account_id)
                       .order_by(EmailRequest.id.desc()).limit(limit)).all()
-        return [_view(s, row, now) for row in rows]
+        return [_view(s, row, now, locale=locale) for row in rows]
 
 
 # ------------------------------------------------------------------------ support

@@ -71,6 +71,7 @@ class PlanCard:
     price: str  # "$20.00/mo"
     cycle: str  # "2026-11-01 10:00 UTC – 2026-12-01 10:00 UTC", or "—"
     usage: str  # usage this cycle, or "—"
+    cycle_utc: str = ""  # the cycle in UTC, for the hover title ("" when "—")
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class HistoryRow:
     # shown in place of ``reason`` when set: the muted "Expired" of an older expired row
     # (billing.ExpiredWording); ``reason`` keeps the policy's words
     reason_tag: str = ""
+    date_utc: str = ""  # ``date`` in UTC, for the hover title
 
 
 # ------------------------------------------------------------------ Credits page
@@ -138,6 +140,7 @@ class TransactionRow:
     returned: str = ""
     # as on HistoryRow: the muted "Expired" of an older expired row, else ""
     reason_tag: str = ""
+    date_utc: str = ""  # ``date`` in UTC, for the hover title
 
 
 @dataclass(frozen=True)
@@ -145,10 +148,12 @@ class RewardRow:
     """A referral reward the account earns as a referrer."""
 
     amount: str
-    status: str  # capitalized: "Pending", "Granted", "Revoked"
+    status: str  # capitalized: "Pending", "Granted", "Revoked" (in the customer's language)
     color: str
     description: str
     due: str
+    pending: bool = False  # not granted yet (what a page tests: ``status`` is translated)
+    due_utc: str = ""  # ``due`` in UTC, for the hover title
 
 
 # ------------------------------------------------------------------ the refund dialog
@@ -187,6 +192,7 @@ class Preview:
     last_failure: str = ""
     support_contact: str = ""
     support_mailto: str = ""
+    paid_at_utc: str = ""  # a top-up's "Payment time" line in UTC, for the hover title
 
 
 @dataclass(frozen=True)
@@ -231,6 +237,8 @@ class RequestRow:
     refund_ref: str
     refund_status: str
     refund_color: str
+    submitted_utc: str = ""  # ``submitted`` and ``due`` in UTC, for the hover titles
+    due_utc: str = ""
 
 
 # ------------------------------------------------------------------ support console
@@ -320,6 +328,7 @@ class RefundRecordRow:
     tag_color: str
     arrival: str  # "Expected between … and …" while Refunding, else ""
     receipt_url: str  # the credit note (PDF)
+    requested_utc: str = ""  # ``requested`` in UTC, for the hover title
 
 
 @dataclass(frozen=True)
@@ -329,6 +338,7 @@ class TimelineEvent:
     at: str
     text: str
     kind: str  # approved | changed | sent | refunded | failed | canceled | review
+    at_utc: str = ""  # ``at`` in UTC, for the hover title
 
 
 @dataclass(frozen=True)
