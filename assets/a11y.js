@@ -6,6 +6,7 @@
 //   when the dialog closes, even when the rows were re-rendered meanwhile (a refund
 //   disables its button: disabled Refund buttons stay focusable, aria-disabled).
 // - The skip link puts the focus on the page's main content.
+// - <html lang> follows the page's language ([data-lang]).
 // - When a dialog's step changes, the focus moves to the new step's heading
 //   ([data-step-heading], tabindex -1), so a keyboard or screen-reader user starts there.
 (function () {
@@ -57,7 +58,17 @@
     }, 60);
   }
 
+  // <html lang> follows the page's language (the header's data-lang)
+  function syncLang() {
+    var el = document.querySelector("[data-lang]");
+    var lang = el && el.getAttribute("data-lang");
+    if (lang && document.documentElement.lang !== lang) {
+      document.documentElement.lang = lang;
+    }
+  }
+
   function check() {
+    syncLang();
     var dialog = document.querySelector("[role=dialog]");
     if (!dialog) {
       if (openDialog) {
@@ -84,5 +95,6 @@
     }
   }
   new MutationObserver(check).observe(document.documentElement, { childList: true, subtree: true,
-    attributes: true, attributeFilter: ["data-step-heading"] });
+    attributes: true, attributeFilter: ["data-step-heading", "data-lang"] });
+  syncLang();
 })();

@@ -21,9 +21,13 @@
   var counts = new WeakMap();
   var polls = new WeakMap();
 
-  function windowText(seconds) {
+  // data-countdown-template: the sentence in the page's language, "{hours}" and
+  // "{minutes}" filled in (English when the page gives none)
+  function windowText(seconds, template) {
     var minutes = Math.floor(Math.max(seconds, 0) / 60);
-    return "Refund window remaining " + Math.floor(minutes / 60) + "h " + (minutes % 60) + "m";
+    return (template || "Refund window remaining {hours}h {minutes}m")
+      .replace("{hours}", String(Math.floor(minutes / 60)))
+      .replace("{minutes}", String(minutes % 60));
   }
 
   function countDown(el, now) {
@@ -40,7 +44,8 @@
       count = { key: key, seconds: seconds, since: now };
       counts.set(el, count);
     }
-    var text = windowText(count.seconds - (now - count.since) / 1000);
+    var text = windowText(count.seconds - (now - count.since) / 1000,
+                          el.getAttribute("data-countdown-template"));
     if (el.textContent !== text) {
       el.textContent = text;
     }

@@ -20,8 +20,9 @@ import logging
 import reflex as rx
 
 from zenmux_refunds.config import settings
+from zenmux_refunds.i18n import DEFAULT_LANGUAGE, Locale, LocaleError, check_language, gettext
 from zenmux_refunds.models import Account
-from zenmux_refunds.services import auth
+from zenmux_refunds.services import auth, preferences
 from zenmux_refunds.session_cookie import token_from_cookie_header
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ class AuthState(rx.State):
     # flashes "Sign in" while it loads.
     visitor: bool = False
     demo_mode: bool = settings().demo_mode
+    # the page's language: the account's (remembered), or what a visitor picked
+    lang: str = DEFAULT_LANGUAGE
     # Which session the per-user states of this tab were filled for ("" = nobody).
     _owner: str = ""
 
@@ -58,6 +61,53 @@ class AuthState(rx.State):
         else:
             self.account_name, self.account_email = account.name, account.email
             self.account_role, self.visitor = account.role, False
+            try:
+                self.lang = check_language(account.language)
+            except LocaleError:
+                self.lang = DEFAULT_LANGUAGE
+
+    def locale(self) -> Locale:
+        """The language and time zone the services write this tab's words in: the
+        account's language, the session's (the browser's) time zone."""
+        return preferences.locale_for(self.session_token())
+
+    def say(self, msgid: str) -> str:
+        """A message the server sets (an error, a notice) in the page's language."""
+        return gettext(msgid, self.lang)
+
+    def _reload(self):
+        """Reload the page (its on_load runs again), so the services' words follow."""
+        return rx.redirect(self.router.url.path or HOME_ROUTE, replace=True)
+
+    @rx.event
+    def choose_language(self, lang: str):
+        """The header's language switch: remembered on the account when signed in."""
+        try:
+            lang = check_language(lang)
+        except LocaleError:
+            return None
+        account = self.signed_in_account()
+        self.lang = lang
+        if account is None:
+            return None  # a visitor: the page's own words switch at once
+        preferences.set_language(account.id, lang)
+        return self._reload()
+
+    @rx.event
+    def report_time_zone(self, tz: str):
+        """The browser says its time zone (``Intl``) when a page mounts; kept on the
+        session, and the page reloaded once if it changed."""
+        token = self.session_token()
+        if not token or not isinstance(tz, str):
+            return None
+        if preferences.locale_for(token).tz == tz:
+            return None
+        try:
+            preferences.set_time_zone(token, tz)
+        except preferences.PreferenceError as exc:
+            log.info("time zone not kept: %s", exc)
+            return None
+        return self._reload()
 
     @rx.var
     def is_support(self) -> bool:

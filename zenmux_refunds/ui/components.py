@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from zenmux_refunds.domain.vocabulary import OrderKind
 from zenmux_refunds.services.views import HistoryRow, TransactionRow
+from zenmux_refunds.ui.i18n import t, tf, tv
 from zenmux_refunds.ui.refund_dialog import RefundDialogState
 
 EMAIL_REQUEST_ROUTE = "/request"
@@ -21,23 +22,32 @@ class Quiet(str):
     each button says what it is), and whose cells carry no label when stacked."""
 
 
-def stacked_table(columns: Sequence[str], *body: rx.Component, **props) -> rx.Component:
+def _words(text: str, translate: bool):
+    return t(text) if translate else text
+
+
+def stacked_table(columns: Sequence[str], *body: rx.Component, translate: bool = True,
+                  **props) -> rx.Component:
     """A table that becomes stacked cards below 700px (``assets/zenmux.css``): each row a
-    card, each cell labelled with its column. Build its cells with ``labelled_cells``."""
+    card, each cell labelled with its column. Build its cells with ``labelled_cells``.
+    ``translate=False``: staff pages (the support console), English only."""
     return rx.table.root(
         rx.table.header(rx.table.row(*[
-            rx.table.column_header_cell(rx.el.span(c, class_name="visually-hidden")
-                                        if isinstance(c, Quiet) else c)
+            rx.table.column_header_cell(
+                rx.el.span(_words(c, translate), class_name="visually-hidden")
+                if isinstance(c, Quiet) else _words(c, translate))
             for c in columns])),
         rx.table.body(*body),
         width="100%", variant="surface", class_name="stack-table", **props)
 
 
-def labelled_cells(columns: Sequence[str], *contents) -> list[rx.Component]:
+def labelled_cells(columns: Sequence[str], *contents,
+                   translate: bool = True) -> list[rx.Component]:
     """A row's cells, each with its column's name for the stacked layout."""
     assert len(columns) == len(contents), "one cell per column"
     return [rx.table.cell(content) if isinstance(label, Quiet)
-            else rx.table.cell(content, custom_attrs={"data-label": label})
+            else rx.table.cell(content,
+                               custom_attrs={"data-label": _words(label, translate)})
             for label, content in zip(columns, contents)]
 
 
@@ -53,10 +63,10 @@ def refund_cell(kind: OrderKind, row: rx.Var[HistoryRow] | rx.Var[TransactionRow
     described_by = rx.cond(row.reason_tag != "", why_id, "reason-" + row.ref)
     button = rx.cond(
         row.can_refund,
-        rx.button("Refund", size="1", variant="outline",
+        rx.button(t("Refund"), size="1", variant="outline",
                   on_click=RefundDialogState.open_for(kind.value, row.id),
                   id="refund-" + row.ref, custom_attrs={"data-opens-dialog": "refund"}),
-        rx.button("Refund", size="1", variant="outline", type="button",
+        rx.button(t("Refund"), size="1", variant="outline", type="button",
                   id="refund-" + row.ref,
                   custom_attrs={"aria-disabled": "true", "data-disabled": "",
                                 "aria-describedby": described_by}),
@@ -64,7 +74,7 @@ def refund_cell(kind: OrderKind, row: rx.Var[HistoryRow] | rx.Var[TransactionRow
     return rx.vstack(
         rx.cond(row.gift,
                 rx.tooltip(rx.box(button, display="inline-block"),
-                           content="Gift subscriptions are not eligible for refunds"),
+                           content=t("Gift subscriptions are not eligible for refunds")),
                 button),
         # the reason, or (an older expired row: the service says so) one muted tag that
         # keeps the reason in its title
@@ -79,7 +89,7 @@ def refund_cell(kind: OrderKind, row: rx.Var[HistoryRow] | rx.Var[TransactionRow
         rx.cond(~row.can_refund & (row.reason_tag != ""),
                 rx.el.span(row.reason, id=why_id, class_name="visually-hidden")),
         rx.cond(row.email_link,
-                rx.link("Request by email", href=EMAIL_REQUEST_ROUTE, size="1")),
+                rx.link(t("Request by email"), href=EMAIL_REQUEST_ROUTE, size="1")),
         spacing="1",
         align="start",
     )
@@ -93,8 +103,8 @@ def amount_cell(row: rx.Var[HistoryRow] | rx.Var[TransactionRow],
     if on_tag_click is not None:
         tag = rx.el.button(tag, on_click=on_tag_click, type="button", id="open-tag-" + row.ref,
                            custom_attrs={"data-opens-dialog": "timeline"},
-                           title="Show this refund's timeline",
-                           aria_label=row.tag + ": show this refund's timeline",
+                           title=t("Show this refund's timeline"),
+                           aria_label=tv("{status}: show this refund's timeline", status=row.tag),
                            background="none", border="none", padding="0",
                            cursor="pointer", line_height="0")
     return rx.hstack(
@@ -122,8 +132,8 @@ def empty_list(key: str, words: str, link_words: str) -> rx.Component:
     """A list with nothing in it says so, and where to go next (the pricing page)."""
     return rx.card(
         rx.flex(
-            rx.text(words, id=key, weight="medium"),
-            rx.link(link_words, href=PRICING_URL, is_external=True, size="2",
+            rx.text(t(words), id=key, weight="medium"),
+            rx.link(t(link_words), href=PRICING_URL, is_external=True, size="2",
                     id=key + "-pricing"),
             direction="column", spacing="1",
         ),
@@ -145,10 +155,11 @@ def list_or_empty(state, table: rx.Component, empty: rx.Component,
 
 def pager(state) -> rx.Component:
     return rx.hstack(
-        rx.button("Previous", size="1", variant="soft", disabled=state.page <= 1,
+        rx.button(t("Previous"), size="1", variant="soft", disabled=state.page <= 1,
                   on_click=state.go_to(state.page - 1)),
-        rx.text("Page ", state.page, " of ", state.pages, " · ", state.total, " rows", size="2"),
-        rx.button("Next", size="1", variant="soft", disabled=state.page >= state.pages,
+        rx.text(tf("Page {page} of {pages} · {total} rows", page=state.page, pages=state.pages,
+                   total=state.total), size="2"),
+        rx.button(t("Next"), size="1", variant="soft", disabled=state.page >= state.pages,
                   on_click=state.go_to(state.page + 1)),
         spacing="3", align="center",
     )

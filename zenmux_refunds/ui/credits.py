@@ -20,6 +20,7 @@ from zenmux_refunds.ui.components import (
     refund_cell,
     stacked_table,
 )
+from zenmux_refunds.ui.i18n import t, tf
 from zenmux_refunds.ui.layout import page
 from zenmux_refunds.ui.paged import PagedTable
 from zenmux_refunds.ui.refund_dialog import refund_dialog, reload_rows_after_refund
@@ -35,11 +36,12 @@ class CreditsState(RefundRecords, PagedTable, AuthState):
     rows: list[TransactionRow] = []
 
     def _fill(self, account_id: int) -> None:
-        view = credits.balances(account_id)
+        locale = self.locale()
+        view = credits.balances(account_id, locale=locale)
         self.balances, self.breakdown = view.balances, list(view.breakdown)
-        self.rewards = credits.referral_rewards(account_id)
-        self._show(credits.transactions(account_id, self.page, PAGE_SIZE))
-        self._fill_records(account_id)
+        self.rewards = credits.referral_rewards(account_id, locale=locale)
+        self._show(credits.transactions(account_id, self.page, PAGE_SIZE, locale=locale))
+        self._fill_records(account_id, locale)
 
     def _record_kind(self) -> str:
         return OrderKind.TOPUP
@@ -50,7 +52,7 @@ reload_rows_after_refund(OrderKind.TOPUP, CreditsState.load_rows)
 
 def _balance(label: str, key: str, value: rx.Var[str]) -> rx.Component:
     return rx.card(
-        rx.text(label, size="2", color_scheme="gray"),
+        rx.text(t(label), size="2", color_scheme="gray"),
         rx.cond(CreditsState.loaded, rx.text(value, size="6", weight="bold", id=f"balance-{key}",
                                              white_space="nowrap"),
                 placeholder(f"balance-{key}", height="2em", width="7em")),
@@ -60,7 +62,7 @@ def _balance(label: str, key: str, value: rx.Var[str]) -> rx.Component:
 
 def _breakdown() -> rx.Component:
     return rx.card(
-        rx.text("Breakdown", weight="bold", size="2"),
+        rx.text(t("Breakdown"), weight="bold", size="2"),
         rx.cond(~CreditsState.loaded, placeholder("breakdown", height="3.5em")),
         rx.grid(
             rx.foreach(CreditsState.breakdown, lambda item: rx.hstack(
@@ -77,13 +79,14 @@ def _rewards() -> rx.Component:
     return rx.cond(
         CreditsState.rewards.length() > 0,
         rx.card(
-            rx.text("Referral rewards you earn", weight="bold", size="2"),
+            rx.text(t("Referral rewards you earn"), weight="bold", size="2"),
             rx.foreach(CreditsState.rewards, lambda r: rx.flex(
                 rx.text(r.amount, weight="medium"),
                 rx.badge(r.status, color_scheme=r.color),
                 rx.text(r.description, size="2"),
-                rx.cond(r.status == "Pending",
-                        rx.text("granted once the window closes at ", r.due, size="1",
+                rx.cond(r.pending,
+                        rx.text(tf("granted once the window closes at {time}",
+                                   time=rx.text.span(r.due, title=r.due_utc)), size="1",
                                 color_scheme="gray")),
                 spacing="3", align="center", wrap="wrap", class_name="referral-reward")),
             width="100%", id="referral-rewards",
@@ -98,7 +101,7 @@ TRANSACTION_COLUMNS = ("Date", "Reference", "Amount", "Type / method", "Descript
 def _row(row: rx.Var[TransactionRow]) -> rx.Component:
     return rx.table.row(
         *labelled_cells(
-            TRANSACTION_COLUMNS, row.date, row.ref,
+            TRANSACTION_COLUMNS, rx.text(row.date, title=row.date_utc, as_="span"), row.ref,
             rx.vstack(
                 amount_cell(row, CreditsState.open_record_for_line(row.is_order, row.id)),
                 # a refund's line: what came back beside what the wallet lost
@@ -115,7 +118,7 @@ def _row(row: rx.Var[TransactionRow]) -> rx.Component:
 
 def credits_page() -> rx.Component:
     return page(
-        rx.heading("Credits Management", size="6"),
+        rx.heading(t("Credits Management"), size="6"),
         rx.flex(
             _balance("Total Balance", "total", CreditsState.balances.total),
             _balance("Top-Up Credits", "topup", CreditsState.balances.topup),
@@ -124,7 +127,7 @@ def credits_page() -> rx.Component:
         ),
         _breakdown(),
         _rewards(),
-        rx.heading("Transactions", size="4"),
+        rx.heading(t("Transactions"), size="4"),
         list_or_empty(
             CreditsState,
             stacked_table(TRANSACTION_COLUMNS, rx.foreach(CreditsState.rows, _row)),

@@ -11,9 +11,11 @@ import reflex as rx
 from zenmux_refunds.config import SUPPORT_EMAIL, settings
 from zenmux_refunds.domain.money import format_instant
 from zenmux_refunds.auth_api import SIGN_OUT_PATH
+from zenmux_refunds.i18n import LANGUAGES
 from zenmux_refunds.services import auth, demo, scenarios, usage
 from zenmux_refunds.ui.native_form import native_form
 from zenmux_refunds.ui.auth_state import SIGN_IN_ROUTE, AuthState
+from zenmux_refunds.ui.i18n import t, tf, tv
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +44,8 @@ class DemoState(AuthState):
             return None
         if support and account.role != auth.SUPPORT:
             log.warning("demo control refused: %s is not support", account.ref)
-            self.demo_message, self.demo_ok = ("Only support can move the shared demo clock "
-                                               "or reset the demo."), False
+            self.demo_message, self.demo_ok = self.say(
+                "Only support can move the shared demo clock or reset the demo."), False
             return None
         return account
 
@@ -77,10 +79,10 @@ class DemoState(AuthState):
                           "billed_to": str(form_data.get("billed_to", "credits"))[:20],
                           "at": clock_text_now()})
         except (usage.UsageError, LookupError) as exc:
-            self.demo_message, self.demo_ok = str(exc), False
+            self.demo_message, self.demo_ok = self.say(str(exc)), False
             return
         # said on the page (a toast sent by the server would need eval, which the CSP forbids)
-        self.demo_message, self.demo_ok = "API call billed", True
+        self.demo_message, self.demo_ok = self.say("API call billed"), True
 
     @rx.event
     def reset_demo(self):
@@ -95,8 +97,8 @@ def demo_banner() -> rx.Component:
     return rx.cond(
         AuthState.demo_mode,
         rx.callout(
-            "Demo mode: one-click demo personas, a shared clock and simulated payments. "
-            "Not for real customers or real money.",
+            t("Demo mode: one-click demo personas, a shared clock and simulated payments. "
+              "Not for real customers or real money."),
             icon="flask_conical", color_scheme="amber", size="1", width="100%",
             id="demo-banner",
         ),
@@ -108,12 +110,30 @@ MAIN_ID = "main"
 
 
 def _nav_link(label: str, href: str) -> rx.Component:
-    return rx.link(label, href=href, size="3", weight="medium", underline="none")
+    return rx.link(t(label), href=href, size="3", weight="medium", underline="none")
+
+
+# the browser's time zone, read where the event fires (compiled into the page, no eval)
+BROWSER_TIME_ZONE = rx.Var("Intl.DateTimeFormat().resolvedOptions().timeZone").to(str)
+
+
+def language_switch() -> rx.Component:
+    """English / 简体中文, each named in its own language; the current one is pressed.
+    Remembered on the account; a visitor's choice lasts as long as the tab."""
+    return rx.el.nav(rx.hstack(
+        *[rx.button(name, size="1", id=f"lang-{code}", type="button",
+                    variant=rx.cond(AuthState.lang == code, "solid", "soft"),
+                    on_click=AuthState.choose_language(code),
+                    custom_attrs={"lang": code,
+                                  "aria-pressed": rx.cond(AuthState.lang == code,
+                                                          "true", "false")})
+          for code, name in LANGUAGES.items()],
+        spacing="1"), aria_label=t("Language"), id="language-switch")
 
 
 def skip_link() -> rx.Component:
     """The first stop of the tab order: straight to the page's own content."""
-    return rx.el.a("Skip to main content", href="#" + MAIN_ID, class_name="skip-link",
+    return rx.el.a(t("Skip to main content"), href="#" + MAIN_ID, class_name="skip-link",
                    id="skip-link")
 
 
@@ -121,6 +141,8 @@ def header() -> rx.Component:
     """The header of every page. On a public page (the policy) a visitor who is not
     signed in sees the brand and a Sign in link, no navigation and no demo bar."""
     signed_in = ~AuthState.visitor
+    # data-lang: assets/a11y.js keeps <html lang> to it; on mount the browser says its
+    # time zone (kept on the session: times are shown in it)
     return rx.el.header(rx.vstack(
         demo_banner(),
         # brand and navigation, then the account: each wraps onto its own line on a phone
@@ -133,12 +155,12 @@ def header() -> rx.Component:
                     _nav_link("Email request", "/request"),
                     rx.cond(AuthState.demo_mode, _nav_link("Mailbox", "/mailbox")),
                     rx.cond(AuthState.is_support, _nav_link("Support console", "/support")),
-                    spacing="4", align="center", wrap="wrap"), aria_label="Main")),
+                    spacing="4", align="center", wrap="wrap"), aria_label=t("Main"))),
                 spacing="5",
                 align="center",
                 wrap="wrap",
             ),
-            rx.cond(
+            rx.flex(language_switch(), rx.cond(
                 signed_in,
                 rx.hstack(
                     rx.vstack(
@@ -149,15 +171,15 @@ def header() -> rx.Component:
                         align="end",
                     ),
                     native_form(
-                        rx.button("Sign out", variant="soft", type="submit", id="sign-out"),
+                        rx.button(t("Sign out"), variant="soft", type="submit", id="sign-out"),
                         action=SIGN_OUT_PATH,
                     ),
                     spacing="3",
                     align="center",
                 ),
-                rx.link("Sign in", href=SIGN_IN_ROUTE, size="3", weight="medium",
+                rx.link(t("Sign in"), href=SIGN_IN_ROUTE, size="3", weight="medium",
                         id="sign-in-link"),
-            ),
+            ), spacing="4", align="center", wrap="wrap"),
             justify="between",
             align="center",
             width="100%",
@@ -167,28 +189,30 @@ def header() -> rx.Component:
         rx.cond(
             AuthState.demo_mode & signed_in,
             rx.hstack(
-                rx.badge("Demo", color_scheme="amber"),
-                rx.text("Clock: ", DemoState.clock_text, size="2", id="demo-clock",
-                        white_space="nowrap"),
+                rx.badge(t("Demo"), color_scheme="amber"),
+                rx.text(tf("Clock: {time}", time=DemoState.clock_text), size="2",
+                        id="demo-clock", white_space="nowrap"),
                 rx.cond(AuthState.is_support, rx.hstack(
-                    rx.button("+1 hour", size="1", variant="outline",
+                    rx.button(t("+1 hour"), size="1", variant="outline",
                               on_click=DemoState.advance("1h"), id="clock-1h"),
-                    rx.button("+1 day", size="1", variant="outline",
+                    rx.button(t("+1 day"), size="1", variant="outline",
                               on_click=DemoState.advance("1d"), id="clock-1d"),
-                    rx.button("Reset demo", size="1", variant="outline", color_scheme="red",
+                    rx.button(t("Reset demo"), size="1", variant="outline", color_scheme="red",
                               on_click=DemoState.reset_demo, id="reset-demo"),
                     spacing="2", align="center")),
                 rx.form(
                     rx.hstack(
                         rx.input(name="amount", default_value="1.00", size="1", width="6em",
-                                 id="sim-amount", aria_label="Amount of the simulated call (USD)"),
+                                 id="sim-amount",
+                                 aria_label=t("Amount of the simulated call (USD)")),
                         rx.select.root(
-                            rx.select.trigger(size="1", aria_label="Billed to"),
-                            rx.select.content(rx.select.item("credits", value="credits"),
-                                              rx.select.item("subscription", value="subscription")),
+                            rx.select.trigger(size="1", aria_label=t("Billed to")),
+                            rx.select.content(rx.select.item(t("credits"), value="credits"),
+                                              rx.select.item(t("subscription"),
+                                                             value="subscription")),
                             name="billed_to", default_value="credits", size="1",
                         ),
-                        rx.button("Simulate API call", size="1", variant="outline",
+                        rx.button(t("Simulate API call"), size="1", variant="outline",
                                   type="submit", id="simulate-call"),
                         spacing="1", align="center", wrap="wrap",
                     ),
@@ -206,25 +230,27 @@ def header() -> rx.Component:
         width="100%",
         padding_y="1em",
         spacing="3",
-    ), width="100%")
+    ), width="100%", custom_attrs={"data-lang": AuthState.lang},
+        on_mount=AuthState.report_time_zone(BROWSER_TIME_ZONE))
 
 
 def footer() -> rx.Component:
     return rx.el.footer(rx.vstack(
         rx.divider(),
         rx.hstack(
-            rx.text("Contact us:", weight="bold", size="1"),
-            rx.link(f"Technical support: {SUPPORT_EMAIL}", href=f"mailto:{SUPPORT_EMAIL}",
-                    size="1"),
-            *([rx.link(f"Business inquiries: {settings().business_email}",
+            rx.text(t("Contact us:"), weight="bold", size="1"),
+            rx.link(tf("Technical support: {email}", email=SUPPORT_EMAIL),
+                    href=f"mailto:{SUPPORT_EMAIL}", size="1"),
+            *([rx.link(tf("Business inquiries: {email}", email=settings().business_email),
                        href=f"mailto:{settings().business_email}", size="1")]
               if settings().business_email else []),
-            rx.link("Website: zenmux.ai", href="https://zenmux.ai", size="1", is_external=True),
-            rx.link("Twitter: @ZenMuxAI", href="https://twitter.com/ZenMuxAI", size="1",
+            rx.link(t("Website: zenmux.ai"), href="https://zenmux.ai", size="1",
                     is_external=True),
-            rx.link("Discord community", href="http://discord.gg/vHZZzj84Bm", size="1",
+            rx.link(t("Twitter: @ZenMuxAI"), href="https://twitter.com/ZenMuxAI", size="1",
                     is_external=True),
-            rx.link("Refund policy & FAQ", href="/policy", size="1"),
+            rx.link(t("Discord community"), href="http://discord.gg/vHZZzj84Bm", size="1",
+                    is_external=True),
+            rx.link(t("Refund policy & FAQ"), href="/policy", size="1"),
             spacing="4",
             wrap="wrap",
             id="contact-us",

@@ -14,6 +14,7 @@ from zenmux_refunds.config import settings
 from zenmux_refunds.services import mail
 from zenmux_refunds.ui.auth_state import HOME_ROUTE, SIGN_IN_ROUTE, AuthState
 from zenmux_refunds.ui.components import labelled_cells, stacked_table
+from zenmux_refunds.ui.i18n import t, tf
 from zenmux_refunds.ui.layout import page
 
 
@@ -23,7 +24,9 @@ class MailLine:
 
     subject: str
     at: str
-    status: str
+    status: str  # in the reader's language
+    sent: bool
+    at_utc: str
 
 
 class MailboxState(AuthState):
@@ -33,6 +36,7 @@ class MailboxState(AuthState):
     at: str = ""
     to: str = ""
     status: str = ""
+    sent: bool = False
     text: str = ""
     _ids: list[int] = []
 
@@ -52,9 +56,10 @@ class MailboxState(AuthState):
         account = self.signed_in_account()
         if account is None:
             return rx.redirect(SIGN_IN_ROUTE)
-        rows = mail.mailbox(account.id)
+        rows = mail.mailbox(account.id, locale=self.locale())
         self._ids = [r.id for r in rows]
-        self.mails = [MailLine(subject=r.subject, at=r.at, status=r.status) for r in rows]
+        self.mails = [MailLine(subject=r.subject, at=r.at, status=r.status, sent=r.sent,
+                               at_utc=r.at_utc) for r in rows]
         self._close()
 
     @rx.event
@@ -65,17 +70,18 @@ class MailboxState(AuthState):
         if not isinstance(position, int) or not 0 <= position < len(self._ids):
             self._close()
             return
-        view = mail.open_mail(account.id, self._ids[position])
+        view = mail.open_mail(account.id, self._ids[position], locale=self.locale())
         if view is None:
             self._close()
             return
         self.opened = position
         self.subject, self.at, self.to, self.status, self.text = (
             view.subject, view.at, view.to, view.status, view.text)
+        self.sent = view.sent
 
 
-def _status_badge(status: rx.Var[str], **props) -> rx.Component:
-    return rx.badge(status, color_scheme=rx.cond(status == "Sent", "green", "amber"), **props)
+def _status_badge(status: rx.Var[str], sent: rx.Var[bool], **props) -> rx.Component:
+    return rx.badge(status, color_scheme=rx.cond(sent, "green", "amber"), **props)
 
 
 MAIL_COLUMNS = ("Subject", "Time", "Status")
@@ -87,8 +93,8 @@ def _row(line: rx.Var[MailLine], index: rx.Var[int]) -> rx.Component:
             MAIL_COLUMNS,
             rx.link(line.subject, href="#", id="mail-open-" + index.to_string(),
                     on_click=MailboxState.open(index).prevent_default),
-            line.at,
-            _status_badge(line.status, id="mail-status-" + index.to_string())),
+            rx.text(line.at, title=line.at_utc, as_="span"),
+            _status_badge(line.status, line.sent, id="mail-status-" + index.to_string())),
         id="mail-row-" + index.to_string(),
     )
 
@@ -96,22 +102,23 @@ def _row(line: rx.Var[MailLine], index: rx.Var[int]) -> rx.Component:
 def mailbox_page() -> rx.Component:
     S = MailboxState
     return page(
-        rx.heading("Mailbox", size="6"),
-        rx.text("Demo only: the e-mails ZenMux wrote to this account, newest first. "
-                "Waiting mails are in the outbox until the mail server accepts them.",
+        rx.heading(t("Mailbox"), size="6"),
+        rx.text(t("Demo only: the e-mails ZenMux wrote to this account, newest first. "
+                  "Waiting mails are in the outbox until the mail server accepts them."),
                 color_scheme="gray"),
         rx.cond(
             S.mails.length() > 0,
             stacked_table(MAIL_COLUMNS, rx.foreach(S.mails, _row), id="mailbox-list"),
-            rx.text("No mail yet.", id="mailbox-empty"),
+            rx.text(t("No mail yet."), id="mailbox-empty"),
         ),
         rx.cond(
             S.opened >= 0,
             rx.card(
                 rx.vstack(
                     rx.heading(S.subject, size="4", id="mail-subject"),
-                    rx.hstack(rx.text("To ", S.to, " · ", S.at, size="2", color_scheme="gray"),
-                              _status_badge(S.status), align="center"),
+                    rx.hstack(rx.text(tf("To {to} · {time}", to=S.to, time=S.at), size="2",
+                                      color_scheme="gray"),
+                              _status_badge(S.status, S.sent), align="center"),
                     rx.divider(),
                     rx.text(S.text, white_space="pre-wrap", font_family="monospace",
                             size="2", id="mail-text", overflow_wrap="anywhere"),

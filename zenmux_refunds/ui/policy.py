@@ -14,6 +14,7 @@ import reflex as rx
 from zenmux_refunds.config import settings
 from zenmux_refunds.domain.policy import STATUS_WORDS, Reason
 from zenmux_refunds.ui.components import labelled_cells, stacked_table
+from zenmux_refunds.ui.i18n import t, tf
 from zenmux_refunds.ui.layout import page
 
 # Each refusal reason (the words the Refund button shows) and what it means.
@@ -62,22 +63,23 @@ _FAQ = (
 
 
 def _table(header: tuple[str, ...], rows, table_id: str) -> rx.Component:
-    return stacked_table(header, *[rx.table.row(*labelled_cells(header, *row)) for row in rows],
-                         id=table_id)
+    return stacked_table(header, *[rx.table.row(*labelled_cells(
+        header, *[t(c) if isinstance(c, str) else c for c in row])) for row in rows],
+        id=table_id)
 
 
 def _h(text: str) -> rx.Component:
-    return rx.heading(text, size="4", as_="h2")
+    return rx.heading(t(text), size="4", as_="h2")
 
 
 def policy_page() -> rx.Component:
     fee = settings().fee_percent
     return page(
-        rx.heading("Refunds", size="6", as_="h1"),
-        rx.text("If you're unsatisfied with your subscription or Pay-As-You-Go purchase, you "
+        rx.heading(t("Refunds"), size="6", as_="h1"),
+        rx.text(t("If you're unsatisfied with your subscription or Pay-As-You-Go purchase, you "
                 "can request a refund provided you meet the eligibility requirements. This "
                 "page covers refund eligibility, calculation methods, and step-by-step "
-                "instructions."),
+                "instructions.")),
         _h("Refund Eligibility"),
         _table(("Payment Method", "Refund Conditions"), (
             ("Subscription (Pro / Max / Ultra)", "Within 24 hours of subscribing, and API "
@@ -85,12 +87,12 @@ def policy_page() -> rx.Component:
             ("Pay-As-You-Go", "Within 24 hours of each top-up order; refund applies to unused "
              "paid credits from that order (excludes bonus credits)"),
         ), "policy-eligibility"),
-        rx.callout("Refund requests must be submitted within 24 hours of a successful "
+        rx.callout(t("Refund requests must be submitted within 24 hours of a successful "
                    "subscription or purchase. Requests after this window cannot be "
-                   "processed. The refund dialog displays the remaining refund window.",
+                   "processed. The refund dialog displays the remaining refund window."),
                    icon="clock", color_scheme="amber", size="1"),
         _h("Non-Refundable Cases"),
-        rx.text("The Refund button shows the reason when an order cannot be refunded:"),
+        rx.text(t("The Refund button shows the reason when an order cannot be refunded:")),
         _table(("Case", "Description"), [(str(r), d) for r, d in _CASES], "policy-cases"),
         _h("Refund Calculation"),
         _table(("Item", "Description"), (
@@ -99,45 +101,45 @@ def policy_page() -> rx.Component:
             ("- Already refunded", "Amount previously refunded (if any)"),
             ("= Refundable balance", "Remaining refundable amount after deducting usage and "
                                      "refunds"),
-            (f"- Platform fee ({fee}%)", "Platform refund processing fee"),
+            (tf("- Platform fee ({fee}%)", fee=fee), "Platform refund processing fee"),
             ("= Final refund amount", "Amount actually returned to your payment method"),
         ), "policy-calculation"),
-        rx.text(f"Formula: Refund Amount = (Total Paid - Actual Usage - Already Refunded) × "
-                f"(1 - {fee}%)", weight="medium", id="policy-formula"),
-        rx.text("Pay-As-You-Go refunds are processed on a per top-up order basis, with each "
+        rx.text(tf("Formula: Refund Amount = (Total Paid - Actual Usage - Already Refunded) × "
+                   "(1 - {fee}%)", fee=fee), weight="medium", id="policy-formula"),
+        rx.text(t("Pay-As-You-Go refunds are processed on a per top-up order basis, with each "
                 "order calculated independently. Credits obtained through top-up bonuses "
                 "(Discount), platform gifts (Gift), or referral rewards (Referral) are "
                 "non-refundable and will be forfeited upon refund approval. If the refunded "
                 "order is linked to a referral reward, the referrer will not receive the $5 "
-                "reward for that order."),
-        rx.text("API requests in transit between payment and refund initiation may still be "
+                "reward for that order.")),
+        rx.text(t("API requests in transit between payment and refund initiation may still be "
                 "billed. The final refund amount may differ from the amount shown in the "
-                "refund preview — the actual settled amount prevails.", color_scheme="gray"),
+                "refund preview — the actual settled amount prevails."), color_scheme="gray"),
         _h("Refund Status"),
         _table(("Status", "Description"), [
-            (f"{w.emoji} {w.label}", w.description)
+            (rx.fragment(w.emoji, " ", t(w.label)), w.description)
             for key, w in STATUS_WORDS.items() if key != "needs_attention"
         ], "policy-statuses"),
         _h("Refund Process"),
         rx.unordered_list(
-            rx.list_item("Subscription: on the Subscription Management page, click Refund "
+            rx.list_item(t("Subscription: on the Subscription Management page, click Refund "
                          "in the Billing History, check the preview, click Submit Refund and "
-                         "confirm."),
-            rx.list_item("Pay-As-You-Go: on the Credits Management page, find the Stripe or "
+                         "confirm.")),
+            rx.list_item(t("Pay-As-You-Go: on the Credits Management page, find the Stripe or "
                          "Antom top-up order in the Transactions list and click Refund on "
                          "that row. The refund amount is deducted from your top-up wallet "
-                         "balance."),
+                         "balance.")),
             rx.list_item(rx.fragment(
-                "Any payment method: ", rx.link("request a refund by email", href="/request",
-                                                underline="always"),
-                ". We will review your request within 7 business days. Eligible refunds are "
-                "processed to your original payment account in the original currency via "
-                "the original payment method.")),
+                t("Any payment method: "), rx.link(t("request a refund by email"),
+                                                   href="/request", underline="always"),
+                t(". We will review your request within 7 business days. Eligible refunds are "
+                  "processed to your original payment account in the original currency via "
+                  "the original payment method."))),
         ),
-        rx.text("Actual refund arrival times vary by payment institution and may take an "
-                "additional 3-10 banking business days.", color_scheme="gray"),
+        rx.text(t("Actual refund arrival times vary by payment institution and may take an "
+                "additional 3-10 banking business days."), color_scheme="gray"),
         _h("Supported Payment Methods"),
-        rx.text("Refunds are returned to the original payment channel:"),
+        rx.text(t("Refunds are returned to the original payment channel:")),
         _table(("Payment Channel", "Applicable To"), (
             ("Stripe (credit/debit card)", "Subscription + Pay-As-You-Go"),
             ("Antom (Alipay, etc.)", "Pay-As-You-Go"),
@@ -150,12 +152,12 @@ def policy_page() -> rx.Component:
              "reward, the referrer's $5 reward is revoked"),
         ), "policy-after"),
         rx.unordered_list(
-            rx.list_item("Refunded funds will be returned to the original payment method "
-                         "within 1-3 business days"),
-            rx.list_item("Pending API calls may affect the final refund amount"),
-            rx.list_item("Any exchange rate differences are borne by the user"),
+            rx.list_item(t("Refunded funds will be returned to the original payment method "
+                         "within 1-3 business days")),
+            rx.list_item(t("Pending API calls may affect the final refund amount")),
+            rx.list_item(t("Any exchange rate differences are borne by the user")),
         ),
         _h("FAQ"),
-        *[rx.vstack(rx.text(q, weight="bold", as_="p"), rx.text(a), spacing="1")
+        *[rx.vstack(rx.text(t(q), weight="bold", as_="p"), rx.text(t(a)), spacing="1")
           for q, a in _FAQ],
     )

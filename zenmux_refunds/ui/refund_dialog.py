@@ -28,6 +28,7 @@ import reflex as rx
 from zenmux_refunds.domain.vocabulary import OrderKind
 from zenmux_refunds.services import billing, quotes, refunds
 from zenmux_refunds.ui.auth_state import AuthState
+from zenmux_refunds.ui.i18n import t, tf, tv
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ class RefundDialogState(AuthState):
     # the browser must not get (Preview.final_cents stays in the backend-only var).
     def _load_preview(self, account_id: int, *, shown_final_cents: int | None = None) -> None:
         view = billing.preview(account_id, self._kind, self._order_id,
-                               shown_final_cents=shown_final_cents)
+                               shown_final_cents=shown_final_cents, locale=self.locale())
         self.order_ref = view.order_ref
         self.lines = list(view.lines)
         self.final, self.final_in_currency = view.final, view.final_in_currency
@@ -116,7 +117,7 @@ class RefundDialogState(AuthState):
         self.support_contact, self.support_mailto = view.support_contact, view.support_mailto
 
     def _load_status(self, account_id: int) -> None:
-        view = billing.refund_status(account_id, self._refund_id)
+        view = billing.refund_status(account_id, self._refund_id, locale=self.locale())
         self.refund_ref, self._status = view.refund_ref, view.status
         self.status_label, self.status_description = view.label, view.description
         self.status_color, self.status_final = view.color, view.final
@@ -134,7 +135,7 @@ class RefundDialogState(AuthState):
         if not _valid_order(kind, order_id):
             log.warning("%s asked to refund a malformed order (%.40r, %.40r)",
                         account.email, kind, order_id)
-            self.notice = ORDER_NOT_FOUND
+            self.notice = self.say(ORDER_NOT_FOUND)
             return
         self._kind, self._order_id = kind, order_id
         self.step, self.error, self.busy, self._refund_id = PREVIEW, "", False, 0
@@ -143,7 +144,7 @@ class RefundDialogState(AuthState):
         except quotes.NotYourOrder:
             log.warning("%s asked to refund %s order %s that is not theirs",
                         account.email, kind, order_id)
-            self.notice = ORDER_NOT_FOUND
+            self.notice = self.say(ORDER_NOT_FOUND)
             return
         if self.last_failure:
             self.step = FAILED  # the failure first, before any new preview
@@ -223,7 +224,8 @@ class RefundDialogState(AuthState):
         except (refunds.RefundRefused, quotes.NotYourOrder) as exc:
             async with self:
                 self.busy, self.step = False, PREVIEW
-                self.error = str(exc) if isinstance(exc, refunds.RefundRefused) else ORDER_NOT_FOUND
+                self.error = self.say(str(exc) if isinstance(exc, refunds.RefundRefused)
+                                      else ORDER_NOT_FOUND)
                 try:
                     self._load_preview(account.id)
                 except quotes.NotYourOrder:
@@ -286,11 +288,12 @@ def _preview_body() -> rx.Component:
             justify="between", width="100%")),
         rx.divider(),
         rx.hstack(
-            rx.text("Final refund amount", weight="bold"),
+            rx.text(t("Final refund amount"), weight="bold"),
             rx.hstack(
                 rx.text(S.final, weight="bold", size="5", id="final-amount"),
                 rx.cond(S.final_in_currency != "",
-                        rx.text("returned as ", S.final_in_currency, id="final-in-currency")),
+                        rx.text(tf("returned as {amount}", amount=S.final_in_currency),
+                                id="final-in-currency")),
                 align="baseline", wrap="wrap", justify="end",
             ),
             justify="between", width="100%", align="center", wrap="wrap",
@@ -302,17 +305,20 @@ def _preview_body() -> rx.Component:
         rx.text(S.window, size="2", weight="medium", id="refund-window",
                 custom_attrs={"data-countdown-seconds": S.window_seconds,
                               "data-countdown-runs": S.window_ticks.to(str),
-                              "data-countdown-stamp": S.window_stamp}),
-        rx.callout(IN_FLIGHT_NOTICE, icon="info", size="1", color_scheme="gray"),
+                              "data-countdown-stamp": S.window_stamp,
+                              # the words the browser counts down in, in the page's language
+                              "data-countdown-template":
+                                  t("Refund window remaining {hours}h {minutes}m")}),
+        rx.callout(t(IN_FLIGHT_NOTICE), icon="info", size="1", color_scheme="gray"),
         rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", icon="triangle_alert",
                                           id="dialog-error")),
         rx.hstack(
-            rx.link("Refund policy & FAQ", href="/policy", size="2", is_external=True),
+            rx.link(t("Refund policy & FAQ"), href="/policy", size="2", is_external=True),
             rx.spacer(),
             # the two buttons stay together when a phone's width wraps the row
             rx.hstack(
-                rx.button("Cancel", variant="soft", color_scheme="gray", on_click=S.close),
-                rx.button("Submit Refund", on_click=S.to_confirm, disabled=~S.can_refund,
+                rx.button(t("Cancel"), variant="soft", color_scheme="gray", on_click=S.close),
+                rx.button(t("Submit Refund"), on_click=S.to_confirm, disabled=~S.can_refund,
                           id="submit-refund"),
                 margin_left="auto",
             ),
@@ -338,17 +344,17 @@ def _failed_body() -> rx.Component:
     return rx.vstack(
         rx.callout(S.last_failure, color_scheme="red", icon="circle_x", role="alert",
                    id="last-refund-failed", width="100%"),
-        rx.text("Support: ", rx.link(S.support_contact, href=S.support_mailto, underline="always",
+        rx.text(t("Support: "), rx.link(S.support_contact, href=S.support_mailto, underline="always",
                                      id="support-contact"), size="2"),
         rx.cond(S.can_refund,
-                rx.text("This order can still be refunded: you can ask for a new refund, "
-                        "or close this and wait for support.", size="2", color_scheme="gray"),
+                rx.text(t("This order can still be refunded: you can ask for a new refund, "
+                          "or close this and wait for support."), size="2", color_scheme="gray"),
                 rx.text(S.reason, size="2", color_scheme="gray", id="failed-reason")),
         rx.hstack(
-            rx.button("Close", variant="soft", color_scheme="gray", on_click=S.close,
+            rx.button(t("Close"), variant="soft", color_scheme="gray", on_click=S.close,
                       id="close-failed"),
             rx.cond(S.can_refund,
-                    rx.button("See a new refund preview", on_click=S.to_preview,
+                    rx.button(t("See a new refund preview"), on_click=S.to_preview,
                               id="continue-to-preview")),
             justify="end", width="100%", wrap="wrap",
         ),
@@ -359,30 +365,31 @@ def _failed_body() -> rx.Component:
 def _confirm_body() -> rx.Component:
     S = RefundDialogState
     return rx.vstack(
-        rx.text("Please confirm your refund", weight="bold", size="4"),
+        rx.text(t("Please confirm your refund"), weight="bold", size="4"),
         rx.cond(S.amount_change != "",
                 rx.callout(S.amount_change, color_scheme="amber", icon="triangle_alert",
                            role="alert", id="amount-changed", width="100%")),
         rx.text(
-            "Refund ",
-            rx.cond(S.previous_final != "",
-                    rx.text.span(rx.el.s(S.previous_final), " ", id="previous-final",
-                                 color="var(--gray-11)")),
-            rx.text.strong(S.final),
-            rx.cond(S.final_in_currency != "", rx.text.span(" (", S.final_in_currency, ")")),
-            " to ", rx.text.strong(S.destination), "?",
+            tf("Refund {amount} to {destination}?", amount=rx.fragment(
+                rx.cond(S.previous_final != "",
+                        rx.text.span(rx.el.s(S.previous_final), " ", id="previous-final",
+                                     color="var(--gray-11)")),
+                rx.text.strong(S.final),
+                rx.cond(S.final_in_currency != "",
+                        rx.text.span(" (", S.final_in_currency, ")"))),
+               destination=rx.text.strong(S.destination)),
             id="confirm-text",
         ),
         _effects("confirm-effects"),
         rx.cond(S.forfeits.length() > 0,
                 rx.vstack(rx.foreach(S.forfeits, lambda f: rx.text("• ", f, size="2")),
                           spacing="1", id="confirm-forfeits")),
-        rx.text("This cannot be undone. The amount is settled with your latest usage when you "
-                "confirm.", size="2", color_scheme="gray"),
+        rx.text(t("This cannot be undone. The amount is settled with your latest usage when you "
+                  "confirm."), size="2", color_scheme="gray"),
         rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", icon="triangle_alert")),
         rx.hstack(
-            rx.button("Back", variant="soft", color_scheme="gray", on_click=S.back),
-            rx.button("Confirm refund", color_scheme="red", on_click=S.confirm,
+            rx.button(t("Back"), variant="soft", color_scheme="gray", on_click=S.back),
+            rx.button(t("Confirm refund"), color_scheme="red", on_click=S.confirm,
                       loading=S.busy, id="confirm-refund"),
             justify="end", width="100%",
         ),
@@ -395,7 +402,7 @@ def _status_body() -> rx.Component:
     return rx.vstack(
         # a polite live region: Refunding → Refunded (or Failed) is announced
         rx.box(
-            rx.hstack(rx.text("Refund ", S.refund_ref, weight="bold"),
+            rx.hstack(rx.text(tf("Refund {ref}", ref=S.refund_ref), weight="bold"),
                       rx.badge(S.status_label, color_scheme=S.status_color, size="2",
                                id="refund-status"),
                       justify="between", width="100%"),
@@ -403,15 +410,16 @@ def _status_body() -> rx.Component:
             role="status", width="100%", id="status-live",
             custom_attrs={"aria-live": "polite", "aria-atomic": "true"},
         ),
-        rx.hstack(rx.text("Amount", color_scheme="gray"), rx.text(S.status_final, weight="bold"),
+        rx.hstack(rx.text(t("Amount"), color_scheme="gray"), rx.text(S.status_final, weight="bold"),
                   justify="between", width="100%"),
         rx.cond(S.arrival != "", rx.text(S.arrival, size="2", id="arrival")),
         rx.cond(S.changed, rx.callout(
-            rx.text("The settled amount changed: the preview showed ", rx.text.strong(S.preview_final),
-                    ", the settled amount is ", rx.text.strong(S.settled_final),
-                    " because API calls in flight were billed after the preview."),
+            rx.text(tf("The settled amount changed: the preview showed {preview}, the settled "
+                       "amount is {settled} because API calls in flight were billed after the "
+                       "preview.", preview=rx.text.strong(S.preview_final),
+                       settled=rx.text.strong(S.settled_final))),
             color_scheme="amber", icon="info", id="settled-changed")),
-        rx.hstack(rx.button("Close", on_click=S.close, id="close-dialog"), justify="end",
+        rx.hstack(rx.button(t("Close"), on_click=S.close, id="close-dialog"), justify="end",
                   width="100%"),
         # no server loop: while Refunding, countdown.js clicks this every STATUS_POLL_MS
         rx.cond(S.status_pending,
@@ -433,7 +441,8 @@ def refund_dialog() -> rx.Component:
     return rx.fragment(rx.script(src=COUNTDOWN_SCRIPT), notice, rx.dialog.root(
         rx.dialog.content(
             # each step's heading takes the focus when the step changes (assets/a11y.js)
-            rx.dialog.title(rx.cond(S.step == STATUS, "Refund status", "Refund " + S.order_ref),
+            rx.dialog.title(rx.cond(S.step == STATUS, t("Refund status"),
+                                    tv("Refund {ref}", ref=S.order_ref)),
                             custom_attrs={"data-step-heading": S.step}),
             rx.match(S.step, (CONFIRM, _confirm_body()), (STATUS, _status_body()),
                      (FAILED, _failed_body()), _preview_body()),

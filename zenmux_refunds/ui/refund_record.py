@@ -17,9 +17,11 @@ import logging
 import reflex as rx
 
 from zenmux_refunds.services import quotes, refund_record
+from zenmux_refunds.i18n import Locale
 from zenmux_refunds.services.views import RefundRecordRow, TimelineEvent
 from zenmux_refunds.ui.auth_state import SIGN_IN_ROUTE
 from zenmux_refunds.ui.components import placeholder
+from zenmux_refunds.ui.i18n import t, tf
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +56,10 @@ class RefundRecords(rx.State, mixin=True):
         self.records_page = 1
         self._hide_timeline()
 
-    def _fill_records(self, account_id: int) -> None:
+    def _fill_records(self, account_id: int, locale: Locale | None = None) -> None:
         result = refund_record.refunds_page(account_id, self._record_kind(),
-                                            self.records_page, RECORDS_PAGE_SIZE)
+                                            self.records_page, RECORDS_PAGE_SIZE,
+                                            locale=locale or self.locale())
         self.records, self.records_total = result.rows, result.total
         self.records_pages, self.records_page = result.pages, result.page
         self.records_loaded = True
@@ -72,7 +75,7 @@ class RefundRecords(rx.State, mixin=True):
             self._hide_timeline()
             return
         try:
-            view = refund_record.timeline(account_id, refund_id)
+            view = refund_record.timeline(account_id, refund_id, locale=self.locale())
         except quotes.NotYourOrder:
             # nothing of what was asked for goes in the log: only that it was refused
             log.warning("account %s asked for a refund record that is not theirs", account_id)
@@ -143,7 +146,7 @@ def _wrap(*children, **props) -> rx.Component:
 
 def _amount(label: str, value: rx.Var[str], key: str, ref: rx.Var[str]) -> rx.Component:
     return rx.flex(
-        rx.text(label, size="1", color_scheme="gray"),
+        rx.text(t(label), size="1", color_scheme="gray"),
         rx.text(value, size="2", weight="medium", id=key + "-" + ref),
         direction="column", min_width="7em",
     )
@@ -151,7 +154,7 @@ def _amount(label: str, value: rx.Var[str], key: str, ref: rx.Var[str]) -> rx.Co
 
 def receipt_link(ref: rx.Var[str], url: rx.Var[str], key: str) -> rx.Component:
     # a plain anchor (not the app's router): the PDF is served by the api
-    return rx.link("Download credit note (PDF)", href=url, is_external=True, size="2",
+    return rx.link(t("Download credit note (PDF)"), href=url, is_external=True, size="2",
                    id=key + "-" + ref)
 
 
@@ -161,9 +164,9 @@ def _record(state, row: rx.Var[RefundRecordRow]) -> rx.Component:
             _wrap(
                 rx.text(row.ref, weight="bold"),
                 rx.badge(row.tag, color_scheme=row.tag_color, id="record-tag-" + row.ref),
-                rx.text("Order ", row.order_ref, size="2", color_scheme="gray"),
-                rx.text("Requested ", row.requested, size="2", color_scheme="gray",
-                        id="requested-" + row.ref),
+                rx.text(tf("Order {ref}", ref=row.order_ref), size="2", color_scheme="gray"),
+                rx.text(tf("Requested {time}", time=row.requested), size="2",
+                        color_scheme="gray", id="requested-" + row.ref, title=row.requested_utc),
             ),
             _wrap(
                 _amount("Refundable", row.refundable, "refundable", row.ref),
@@ -173,14 +176,15 @@ def _record(state, row: rx.Var[RefundRecordRow]) -> rx.Component:
                             id="returned-label-" + row.ref),
                     rx.text(row.returned, size="2", weight="bold", id="returned-amount-" + row.ref),
                     rx.cond(row.returned_in_currency != "",
-                            rx.text("returned as ", row.returned_in_currency, size="1",
+                            rx.text(tf("returned as {amount}", amount=row.returned_in_currency),
+                                    size="1",
                                     id="returned-currency-" + row.ref)),
                     direction="column", min_width="7em",
                 ),
             ),
             rx.cond(row.arrival != "", rx.text(row.arrival, size="2", id="arrival-" + row.ref)),
             _wrap(
-                rx.button("View timeline", size="1", variant="soft",
+                rx.button(t("View timeline"), size="1", variant="soft",
                           on_click=state.open_record(row.id), id="open-" + row.ref,
                           custom_attrs={"data-opens-dialog": "timeline"}),
                 receipt_link(row.ref, row.receipt_url, "receipt"),
@@ -196,18 +200,19 @@ def _record(state, row: rx.Var[RefundRecordRow]) -> rx.Component:
 def refunds_section(state, kind_words: str) -> rx.Component:
     """The Refunds section of a billing page (``kind_words``: "subscription payments")."""
     return rx.vstack(
-        rx.heading("Refunds", size="4"),
+        rx.heading(t("Refunds"), size="4"),
         rx.cond(
             state.records_total > 0,
             rx.vstack(
                 rx.foreach(state.records, lambda row: _record(state, row)),
                 rx.cond(state.records_pages > 1, rx.flex(
-                    rx.button("Previous", size="1", variant="soft",
+                    rx.button(t("Previous"), size="1", variant="soft",
                               disabled=state.records_page <= 1,
                               on_click=state.records_go_to(state.records_page - 1)),
-                    rx.text("Page ", state.records_page, " of ", state.records_pages, " · ",
-                            state.records_total, " refunds", size="2"),
-                    rx.button("Next", size="1", variant="soft",
+                    rx.text(tf("Page {page} of {pages} · {total} refunds",
+                               page=state.records_page, pages=state.records_pages,
+                               total=state.records_total), size="2"),
+                    rx.button(t("Next"), size="1", variant="soft",
                               disabled=state.records_page >= state.records_pages,
                               on_click=state.records_go_to(state.records_page + 1)),
                     spacing="3", align="center", wrap="wrap", id="records-pager",
@@ -215,7 +220,7 @@ def refunds_section(state, kind_words: str) -> rx.Component:
                 spacing="2", width="100%",
             ),
             rx.cond(state.records_loaded,
-                    rx.text(f"No refunds of your {kind_words} yet.", size="2",
+                    rx.text(t(f"No refunds of your {kind_words} yet."), size="2",
                             color_scheme="gray", id="no-refunds"),
                     placeholder("records", height="4em")),
         ),
@@ -226,7 +231,7 @@ def refunds_section(state, kind_words: str) -> rx.Component:
 
 def _event(e: rx.Var[TimelineEvent]) -> rx.Component:
     return rx.el.li(
-        rx.text(e.at, size="1", color_scheme="gray", as_="div"),
+        rx.text(e.at, size="1", color_scheme="gray", as_="div", title=e.at_utc),
         rx.text(e.text, size="2", as_="div"),
         class_name="timeline-event", custom_attrs={"data-kind": e.kind},
         padding="0 0 0.6em 0.9em", border_left="2px solid var(--gray-a6)",
@@ -238,10 +243,11 @@ def timeline_dialog(state) -> rx.Component:
     R = state.timeline_row
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title("Refund ", R.ref),
+            rx.dialog.title(tf("Refund {ref}", ref=R.ref)),
             _wrap(rx.badge(R.tag, color_scheme=R.tag_color, id="timeline-tag"),
-                  rx.text("Order ", R.order_ref, size="2"),
-                  rx.text("Requested ", R.requested, size="2", color_scheme="gray")),
+                  rx.text(tf("Order {ref}", ref=R.order_ref), size="2"),
+                  rx.text(tf("Requested {time}", time=R.requested), size="2",
+                          color_scheme="gray", title=R.requested_utc)),
             rx.flex(
                 _wrap(
                     _amount("Refundable", R.refundable, "timeline", "refundable"),
@@ -250,19 +256,20 @@ def timeline_dialog(state) -> rx.Component:
                         rx.text(R.returned_label, size="1", color_scheme="gray"),
                         rx.text(R.returned, size="2", weight="bold", id="timeline-returned"),
                         rx.cond(R.returned_in_currency != "",
-                                rx.text("returned as ", R.returned_in_currency, size="1",
+                                rx.text(tf("returned as {amount}",
+                                           amount=R.returned_in_currency), size="1",
                                         id="timeline-returned-currency")),
                         direction="column", min_width="7em",
                     ),
                 ),
                 rx.cond(R.arrival != "", rx.text(R.arrival, size="2", id="timeline-arrival")),
-                rx.heading("Timeline", size="3"),
+                rx.heading(t("Timeline"), size="3"),
                 rx.el.ol(rx.foreach(state.timeline_events, _event), id="timeline-events",
                          list_style="none", padding="0", margin="0"),
                 _wrap(
                     receipt_link("timeline", R.receipt_url, "receipt"),
                     rx.spacer(),
-                    rx.dialog.close(rx.button("Close", variant="soft", id="close-timeline")),
+                    rx.dialog.close(rx.button(t("Close"), variant="soft", id="close-timeline")),
                     align="center", width="100%",
                 ),
                 direction="column", spacing="3", margin_top="1em",

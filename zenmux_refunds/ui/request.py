@@ -11,6 +11,7 @@ from zenmux_refunds.services import requests
 from zenmux_refunds.services.views import OrderChoice, RequestRow
 from zenmux_refunds.ui.auth_state import AuthState
 from zenmux_refunds.ui.components import labelled_cells, stacked_table
+from zenmux_refunds.ui.i18n import t, tf
 from zenmux_refunds.ui.layout import page
 
 REVIEW_PROMISE = (
@@ -48,10 +49,11 @@ class RequestState(AuthState):
         self.contact, self.error, self.error_field, self.filed = account.email, "", "", ""
         self.error_elsewhere = False
         self.purchase_at = self.amount = self.picked = ""
-        self.orders = requests.orders_to_pick(account.id)
+        locale = self.locale()
+        self.orders = requests.orders_to_pick(account.id, locale=locale)
         self.balance = requests.unused_balance(account.id)
         self.mailto = requests.prepared_mail(account.email, "YYYY-MM-DD HH:mm", "", self.balance, "")
-        self.my_requests = requests.my_requests(account.id)
+        self.my_requests = requests.my_requests(account.id, locale=locale)
 
     @rx.event
     def pick_order(self, value: str):
@@ -88,7 +90,7 @@ class RequestState(AuthState):
         try:
             filed = requests.file_request(account.id, **values)
         except requests.RequestError as exc:
-            self.error, self.error_field, self.filed = str(exc), exc.field, ""
+            self.error, self.error_field, self.filed = self.say(str(exc)), exc.field, ""
             self.error_elsewhere = exc.field not in FIELDS
             return
         self.error, self.error_field, self.error_elsewhere = "", "", False
@@ -97,7 +99,7 @@ class RequestState(AuthState):
                       + (f" (order {filed.matched_order})." if filed.matched_order else
                          " — no order matched that date, time and amount; support will "
                          "contact you."))
-        self.my_requests = requests.my_requests(account.id)
+        self.my_requests = requests.my_requests(account.id, locale=self.locale())
 
 
 def _field(label: str, control: rx.Component, field: str, control_id: str) -> rx.Component:
@@ -105,7 +107,7 @@ def _field(label: str, control: rx.Component, field: str, control_id: str) -> rx
     right beneath it."""
     S = RequestState
     return rx.vstack(
-        rx.el.label(rx.text(label, size="2", weight="medium"), html_for=control_id), control,
+        rx.el.label(rx.text(t(label), size="2", weight="medium"), html_for=control_id), control,
         rx.cond(S.error_field == field,
                 rx.text(S.error, color_scheme="red", size="2", role="alert", id="req-error")),
         spacing="1", width="100%")
@@ -116,14 +118,16 @@ REQUEST_COLUMNS = ("Request", "Submitted", "Order", "Amount", "Review due", "Out
 
 def _request_row(r: rx.Var[RequestRow]) -> rx.Component:
     return rx.table.row(*labelled_cells(
-        REQUEST_COLUMNS, r.ref, r.submitted, r.order, r.amount, r.due,
+        REQUEST_COLUMNS, r.ref, rx.text(r.submitted, title=r.submitted_utc, as_="span"),
+        r.order,
+        r.amount, rx.text(r.due, title=r.due_utc, as_="span"),
         rx.vstack(
             rx.badge(r.status, id="request-status-" + r.ref),
             rx.cond(r.refund_ref != "",
                     rx.hstack(rx.text(r.refund_ref, size="1"),
                               rx.badge(r.refund_status, color_scheme=r.refund_color,
                                        id="request-refund-" + r.ref))),
-            rx.cond(r.note != "", rx.text("Reason: ", r.note, size="1",
+            rx.cond(r.note != "", rx.text(tf("Reason: {note}", note=r.note), size="1",
                                           id="request-note-" + r.ref)),
             spacing="1", align="start")))
 
@@ -131,14 +135,14 @@ def _request_row(r: rx.Var[RequestRow]) -> rx.Component:
 def request_page() -> rx.Component:
     S = RequestState
     return page(
-        rx.heading("Request a refund by email", size="6"),
-        rx.text("For any payment method, including those that cannot be refunded online. "
-                "Times are UTC.", color_scheme="gray"),
-        rx.callout(REVIEW_PROMISE, icon="clock", id="review-promise"),
+        rx.heading(t("Request a refund by email"), size="6"),
+        rx.text(t("For any payment method, including those that cannot be refunded online. "
+                  "Times are UTC."), color_scheme="gray"),
+        rx.callout(t(REVIEW_PROMISE), icon="clock", id="review-promise"),
         rx.form(
             rx.vstack(
                 _field("Your order (or type its date, time and amount below)", rx.select.root(
-                    rx.select.trigger(placeholder="Pick one of your orders", id="req-order",
+                    rx.select.trigger(placeholder=t("Pick one of your orders"), id="req-order",
                                       width="100%"),
                     rx.select.content(rx.foreach(
                         S.orders, lambda o: rx.select.item(o.label, value=o.value))),
@@ -167,17 +171,18 @@ def request_page() -> rx.Component:
                 rx.cond(S.filed != "", rx.callout(S.filed, color_scheme="green",
                                                   icon="check", id="req-filed")),
                 rx.hstack(
-                    rx.button("Submit request", type="submit", id="req-submit"),
-                    rx.text("or ", rx.link(f"open a prepared e-mail to {SUPPORT_EMAIL}", underline="always",
-                                           href=S.mailto, is_external=True, id="req-mailto"),
-                            " instead", size="1", color_scheme="gray"),
+                    rx.button(t("Submit request"), type="submit", id="req-submit"),
+                    rx.text(tf("or {link} instead", link=rx.link(
+                        tf("open a prepared e-mail to {email}", email=SUPPORT_EMAIL),
+                        underline="always", href=S.mailto, is_external=True, id="req-mailto")),
+                            size="1", color_scheme="gray"),
                     spacing="4", align="center", wrap="wrap",
                 ),
                 spacing="3", width="100%", max_width="560px",
             ),
             on_submit=S.submit, reset_on_submit=False,
         ),
-        rx.link("Refund policy & FAQ", href="/policy"),
-        rx.heading("Your requests", size="4"),
+        rx.link(t("Refund policy & FAQ"), href="/policy"),
+        rx.heading(t("Your requests"), size="4"),
         stacked_table(REQUEST_COLUMNS, rx.foreach(S.my_requests, _request_row)),
     )

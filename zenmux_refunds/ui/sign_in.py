@@ -12,7 +12,8 @@ from zenmux_refunds import auth_api
 from zenmux_refunds.services import auth
 from zenmux_refunds.ui.native_form import native_form
 from zenmux_refunds.ui.auth_state import HOME_ROUTE, AuthState
-from zenmux_refunds.ui.layout import demo_banner
+from zenmux_refunds.ui.i18n import t
+from zenmux_refunds.ui.layout import A11Y_SCRIPT, demo_banner, language_switch
 
 
 class SignInState(AuthState):
@@ -24,8 +25,8 @@ class SignInState(AuthState):
         if self.signed_in_account() is not None:
             return rx.redirect(HOME_ROUTE)
         query = self.router.url.query_parameters
-        self.error = auth_api.message_for(str(query.get("error", "")),
-                                          str(query.get("minutes", "")))
+        self.error = self.say(auth_api.message_for(str(query.get("error", "")),
+                                                   str(query.get("minutes", ""))))
         self.personas = [{"ref": a.ref, "name": a.name, "email": a.email, "role": a.role}
                          for a in auth.demo_personas()]
 
@@ -41,7 +42,7 @@ def _persona_button(p: rx.Var) -> rx.Component:
                     spacing="0",
                     align="start",
                 ),
-                rx.cond(p["role"] == "support", rx.badge("support", color_scheme="purple")),
+                rx.cond(p["role"] == "support", rx.badge(t("support"), color_scheme="purple")),
                 justify="between",
                 align="center",
                 width="100%",
@@ -61,7 +62,7 @@ def _persona_button(p: rx.Var) -> rx.Component:
 
 def _field(label: str, control_id: str, **props) -> rx.Component:
     return rx.vstack(
-        rx.el.label(label, html_for=control_id, style={"fontWeight": 500, "fontSize": "14px"}),
+        rx.el.label(t(label), html_for=control_id, style={"fontWeight": 500, "fontSize": "14px"}),
         rx.input(id=control_id, width="100%", **props),
         spacing="1",
         width="100%",
@@ -69,13 +70,14 @@ def _field(label: str, control_id: str, **props) -> rx.Component:
 
 
 def sign_in_page() -> rx.Component:
-    return rx.el.main(rx.center(
+    return rx.el.main(rx.script(src=A11Y_SCRIPT), rx.center(
         rx.vstack(
             demo_banner(),
+            language_switch(),
             rx.card(
                 rx.vstack(
                     rx.heading("ZenMux", size="7", as_="h1"),
-                    rx.text("Sign in to manage your billing and refunds.", color_scheme="gray"),
+                    rx.text(t("Sign in to manage your billing and refunds."), color_scheme="gray"),
                     native_form(
                         rx.vstack(
                             _field("Email", "email", name="email", type="email",
@@ -89,7 +91,7 @@ def sign_in_page() -> rx.Component:
                                            icon="triangle_alert", id="sign-in-error",
                                            role="alert"),
                             ),
-                            rx.button("Sign in", type="submit", width="100%", size="3"),
+                            rx.button(t("Sign in"), type="submit", width="100%", size="3"),
                             spacing="2",
                             width="100%",
                         ),
@@ -100,7 +102,7 @@ def sign_in_page() -> rx.Component:
                         SignInState.demo_mode & (SignInState.personas.length() > 0),
                         rx.vstack(
                             rx.divider(),
-                            rx.text("Demo personas — one-click sign-in", weight="bold"),
+                            rx.text(t("Demo personas — one-click sign-in"), weight="bold"),
                             rx.foreach(SignInState.personas, _persona_button),
                             spacing="2",
                             width="100%",
@@ -119,4 +121,4 @@ def sign_in_page() -> rx.Component:
         ),
         min_height="100vh",
         padding="1em",
-    ), id="main")
+    ), id="main", custom_attrs={"data-lang": AuthState.lang})

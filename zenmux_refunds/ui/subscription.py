@@ -20,6 +20,7 @@ from zenmux_refunds.ui.components import (
     refund_cell,
     stacked_table,
 )
+from zenmux_refunds.ui.i18n import t
 from zenmux_refunds.ui.layout import page
 from zenmux_refunds.ui.paged import PagedTable
 from zenmux_refunds.ui.refund_dialog import refund_dialog, reload_rows_after_refund
@@ -33,9 +34,11 @@ class SubscriptionState(RefundRecords, PagedTable, AuthState):
     rows: list[HistoryRow] = []
 
     def _fill(self, account_id: int) -> None:
-        self.plan = billing.plan_card(account_id)
-        self._show(billing.subscription_history(account_id, self.page, PAGE_SIZE))
-        self._fill_records(account_id)
+        locale = self.locale()
+        self.plan = billing.plan_card(account_id, locale=locale)
+        self._show(billing.subscription_history(account_id, self.page, PAGE_SIZE,
+                                                locale=locale))
+        self._fill_records(account_id, locale)
 
     def _record_kind(self) -> str:
         return OrderKind.SUBSCRIPTION
@@ -57,15 +60,15 @@ def _loaded_plan_card() -> rx.Component:
     return rx.card(
         rx.flex(
             rx.vstack(
-                rx.text("Current plan", size="2", color_scheme="gray"),
+                rx.text(t("Current plan"), size="2", color_scheme="gray"),
                 rx.heading(P.plan, size="7", id="current-plan"),
                 rx.text(P.price, color_scheme="gray"),
                 spacing="1",
             ),
             rx.vstack(
-                rx.text("Billing cycle", size="2", color_scheme="gray"),
-                rx.text(P.cycle, id="plan-cycle"),
-                rx.text("Usage this cycle", size="2", color_scheme="gray"),
+                rx.text(t("Billing cycle"), size="2", color_scheme="gray"),
+                rx.text(P.cycle, id="plan-cycle", title=P.cycle_utc),
+                rx.text(t("Usage this cycle"), size="2", color_scheme="gray"),
                 rx.text(P.usage, id="plan-usage"),
                 spacing="1",
             ),
@@ -82,7 +85,7 @@ HISTORY_COLUMNS = ("Date", "Order", "Plan", "Amount", "Payment method", "Payment
 def _history_row(row: rx.Var[HistoryRow]) -> rx.Component:
     return rx.table.row(
         *labelled_cells(
-            HISTORY_COLUMNS, row.date, row.ref, row.plan,
+            HISTORY_COLUMNS, rx.text(row.date, title=row.date_utc, as_="span"), row.ref, row.plan,
             amount_cell(row, SubscriptionState.open_record_for_order(row.id)),
             row.method, row.status, refund_cell(OrderKind.SUBSCRIPTION, row)),
         id="row-" + row.ref,
@@ -91,9 +94,9 @@ def _history_row(row: rx.Var[HistoryRow]) -> rx.Component:
 
 def subscription_page() -> rx.Component:
     return page(
-        rx.heading("Subscription Management", size="6"),
+        rx.heading(t("Subscription Management"), size="6"),
         _plan_card(),
-        rx.heading("Billing History", size="4"),
+        rx.heading(t("Billing History"), size="4"),
         list_or_empty(
             SubscriptionState,
             stacked_table(HISTORY_COLUMNS, rx.foreach(SubscriptionState.rows, _history_row)),

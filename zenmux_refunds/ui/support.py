@@ -230,7 +230,7 @@ def _refund_row(r: rx.Var[ConsoleRefundRow]) -> rx.Component:
             rx.cond(r.can_pay_out, rx.button("Record payout", size="1", color_scheme="green",
                                              on_click=S.ask("payout", r.id),
                                              id="payout-" + r.ref)),
-            spacing="2", wrap="wrap")),
+            spacing="2", wrap="wrap"), translate=False),
         id="support-refund-" + r.ref,
     )
 
@@ -250,7 +250,7 @@ def _request_row(r: rx.Var[RequestRow]) -> rx.Component:
                           id="approve-" + r.ref),
                 rx.button("Deny", size="1", color_scheme="red", variant="soft",
                           on_click=S.ask("deny", r.id), id="deny-" + r.ref),
-                spacing="2"))),
+                spacing="2")), translate=False),
         id="support-request-" + r.ref,
     )
 
@@ -306,7 +306,7 @@ def support_page() -> rx.Component:
                           "refund-filter", "Show refunds"),
                   rx.button("Refresh", size="1", variant="soft", on_click=S.refresh),
                   spacing="3", align="center", wrap="wrap"),
-        stacked_table(REFUND_COLUMNS, rx.foreach(S.refunds, _refund_row)),
+        stacked_table(REFUND_COLUMNS, rx.foreach(S.refunds, _refund_row), translate=False),
         pager(S),
         rx.cond(S.has_attention, rx.form(
             rx.hstack(
@@ -344,7 +344,8 @@ def support_page() -> rx.Component:
                   _select(S.request_filter, [str(f) for f in requests.REQUEST_FILTERS],
                           S.set_request_filter, "request-filter", "Show requests"),
                   spacing="3", align="center", wrap="wrap"),
-        stacked_table(REQUEST_COLUMNS, rx.foreach(S.requests_rows, _request_row)),
+        stacked_table(REQUEST_COLUMNS, rx.foreach(S.requests_rows, _request_row),
+                      translate=False),
         _check_dialog(),
         rx.cond(S.demo_mode, rx.vstack(rx.heading("Sandbox provider", size="4"), rx.form(
             rx.hstack(
