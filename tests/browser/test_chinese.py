@@ -63,9 +63,19 @@ def test_the_refund_dialog_in_chinese(page: Page, width: int):
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     expect(page.get_by_role("heading", name="额度管理")).to_be_visible()
     _clean(page, "credits", failures)
-    page.goto("/policy")
+    page.goto("/subscription")
+    page.locator(".refund-record button").first.click()
+    expect(page.locator("#refund-timeline")).to_contain_text("时间线")
+    _clean(page, "timeline", failures)
+    page.locator("#close-timeline").click()
+    for route, ready in (("/request", "#req-contact"),
+                         ("/mailbox", "#mailbox-list, #mailbox-empty"),
+                         ("/policy", "#policy-cases")):
+        page.goto(route)
+        expect(page.locator(ready).first).to_be_visible()
+        expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+        _clean(page, route.strip("/"), failures)
     expect(page.locator("#policy-cases")).to_contain_text("退款期限已过")
-    _clean(page, "policy", failures)
     assert failures == []
 
 
