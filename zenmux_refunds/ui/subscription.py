@@ -17,6 +17,7 @@ from zenmux_refunds.ui.components import (
     placeholder,
     refund_cell,
 )
+from zenmux_refunds.ui import live
 from zenmux_refunds.ui.layout import page
 from zenmux_refunds.ui.paged import PagedTable
 from zenmux_refunds.ui.refund_dialog import refund_dialog, reload_rows_after_refund
@@ -28,11 +29,13 @@ PAGE_SIZE = 10
 class SubscriptionState(RefundRecords, PagedTable, AuthState):
     plan: PlanCard | None = None  # None until the page has loaded
     rows: list[HistoryRow] = []
+    waiting: bool = False  # something shown awaits the background pass (ui/live.py)
 
     def _fill(self, account_id: int) -> None:
         self.plan = billing.plan_card(account_id)
         self._show(billing.subscription_history(account_id, self.page, PAGE_SIZE))
         self._fill_records(account_id)
+        self.waiting = live.waits_for_background(rows=self.rows, records=self.records)
 
     def _record_kind(self) -> str:
         return OrderKind.SUBSCRIPTION
@@ -105,4 +108,5 @@ def subscription_page() -> rx.Component:
         ),
         refunds_section(SubscriptionState, "subscription payments"),
         refund_dialog(),
+        live.refresher(SubscriptionState.waiting, SubscriptionState.load_rows),
     )
