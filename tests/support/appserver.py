@@ -210,10 +210,12 @@ def _running(data_dir: Path, database_url: str, env: dict[str, str], scenario: s
             cwd=PROJECT_ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        if background:  # the one background process of the production shape
+    if background:  # the one background process of the production shape, its own log
+        with open(data_dir / "worker.log", "w") as worker_log:
             workers.append(subprocess.Popen(
                 [sys.executable, "-m", "zenmux_refunds", "worker"], cwd=PROJECT_ROOT,
-                env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+                env=full_env, stdout=worker_log, stderr=subprocess.STDOUT,
+                start_new_session=True))
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
