@@ -200,6 +200,7 @@ def approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: i
                             retry_of=retry_of, within=within, refs=refs)
     except RefundRefused as exc:
         metrics.approval_refused(str(exc))
+        refs.pop("refund_ref", None)  # rolled back: no such refund
         with logs.bound(**refs):
             events.info("refund refused", reason=str(exc), order_kind=kind)
         raise
