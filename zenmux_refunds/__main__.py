@@ -7,6 +7,9 @@
   clock show | clock advance DURATION | clock reset
                                   the demo clock (DURATION like 90m, 6h, 2d)
   reconcile                       ask the providers about every refund in Refunding now
+  worker [--once]                 the background pass (settle/reconcile, rewards, mails)
+                                  in a loop, as a process of its own (ZENMUX_BACKGROUND=off
+                                  in the app processes); safe to run twice
   sandbox fail ORDER | sandbox succeed ORDER
                                   how the Sandbox provider settles refunds of an order
 
@@ -68,6 +71,18 @@ def _cmd_reconcile(args) -> int:
     return 0
 
 
+def _cmd_worker(args) -> int:
+    from zenmux_refunds import logs, worker
+
+    logs.configure()
+    if args.once:
+        worker.run_once()
+        print("background pass done")
+        return 0
+    worker.run_forever()
+    return 0
+
+
 def _cmd_sandbox(args) -> int:
     from zenmux_refunds.services import sandbox_control
 
@@ -103,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
 
     p_rc = sub.add_parser("reconcile", help="finish refunds left in Refunding")
     p_rc.set_defaults(func=_cmd_reconcile)
+
+    p_wk = sub.add_parser("worker", help="the background pass, as a process of its own")
+    p_wk.add_argument("--once", action="store_true", help="one pass, then exit")
+    p_wk.set_defaults(func=_cmd_worker)
 
     p_sb = sub.add_parser("sandbox", help="the Sandbox provider")
     p_sb.add_argument("action", choices=["fail", "succeed"])

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from zenmux_refunds import auth_api
+from zenmux_refunds import auth_api, metrics, ops_api
 from zenmux_refunds.config import settings
 from zenmux_refunds.http_body import read_limited
 from zenmux_refunds.services import auth, receipts, usage
@@ -71,13 +71,18 @@ async def usage_feed(request: Request) -> Response:
     try:
         payload = parse_json(body)
     except ValueError as exc:
+        metrics.usage_ingested(rejected=1)
         return JSONResponse({"error": str(exc)}, status_code=400)
     try:
         result = await _in_thread(usage.ingest, payload)
     except usage.UsageError as exc:
+        metrics.usage_ingested(rejected=1)
         return JSONResponse({"error": str(exc)}, status_code=400)
     except LookupError as exc:
+        metrics.usage_ingested(rejected=1)
         return JSONResponse({"error": str(exc)}, status_code=404)
+    metrics.usage_ingested(recorded=0 if result.duplicate else 1,
+                           duplicate=1 if result.duplicate else 0)
     return JSONResponse({"recorded": True, "duplicate": result.duplicate,
                          "call_id": result.call_id})
 
@@ -145,4 +150,5 @@ def build() -> Starlette:
         Route(ANTOM_NOTIFY_PATH, antom_notify, methods=["POST"]),
         Route(RECEIPT_PATH, receipt, methods=["GET"]),
         *auth_api.routes(),
+        *ops_api.routes(),
     ])

@@ -128,6 +128,18 @@ class Settings:
     # None: mails are written to the outbox only, never sent
     smtp: SmtpTarget | None = None
     mail_from: str = "ZenMux <no-reply@zenmux.ai>"
+    # ZENMUX_BACKGROUND: "inline" (each app process runs the background pass) or "off"
+    # (a separate `python -m zenmux_refunds worker` runs it)
+    background_inline: bool = True
+    # /metrics: served only with this bearer token ("" = not served at all: 404)
+    metrics_token: str = field(default="", repr=False)
+    # PROMETHEUS_MULTIPROC_DIR: where every process of a host writes its counters
+    # (prometheus-client's multiprocess mode; "" = this process's memory only)
+    metrics_dir: str = ""
+    # the usage feed's broker (readiness only reports it when set)
+    nats_url: str = field(default="", repr=False)
+    # ZENMUX_LOG_FORMAT: json (one JSON object per line) or console
+    log_format: str = "json"
 
     @property
     def https(self) -> bool:
@@ -222,6 +234,48 @@ def _smtp_target() -> SmtpTarget | None:
                       password=unquote(parts.password or ""))
 
 
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = (os.environ.get(name) or default).strip().lower()
+    if raw not in choices:
+        raise ConfigError(f"{name}: expected one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
+def _metrics_dir() -> str:
+    """PROMETHEUS_MULTIPROC_DIR (prometheus-client reads it too): made when missing."""
+    raw = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if raw:
+        try:
+            Path(raw).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR: cannot create {raw}: "
+                              f"{exc.strerror}") from None
+    return raw
+
+
+def _metrics_token() -> str:
+    raw = os.environ.get("ZENMUX_METRICS_TOKEN", "").strip()
+    if raw and len(raw) < 16:  # the error never repeats the token
+        raise ConfigError("ZENMUX_METRICS_TOKEN: too short (at least 16 characters; "
+                          "e.g. openssl rand -hex 32)")
+    return raw
+
+
+def _nats_url() -> str:
+    from urllib.parse import urlsplit
+
+    raw = os.environ.get("ZENMUX_NATS_URL", "").strip()
+    if raw:
+        try:
+            parts = urlsplit(raw)
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            raise ConfigError("ZENMUX_NATS_URL: not a URL like nats://127.0.0.1:4222") from None
+        if parts.scheme not in {"nats", "tls"} or not parts.hostname:
+            raise ConfigError("ZENMUX_NATS_URL: expected nats://host[:port] or tls://host[:port]")
+    return raw
+
+
 def _mail_from() -> str:
     from email.utils import parseaddr
 
@@ -283,4 +337,9 @@ def settings() -> Settings:
                                             low=1, high=86_400),
         smtp=_smtp_target(),
         mail_from=_mail_from(),
+        background_inline=_choice("ZENMUX_BACKGROUND", "inline", ("inline", "off")) == "inline",
+        metrics_token=_metrics_token(),
+        metrics_dir=_metrics_dir(),
+        nats_url=_nats_url(),
+        log_format=_choice("ZENMUX_LOG_FORMAT", "json", ("json", "console")),
     )

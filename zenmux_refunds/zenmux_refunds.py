@@ -5,7 +5,7 @@ import logging
 import reflex as rx
 
 import zenmux_refunds.models  # noqa: F401  (tables reach Alembic through SQLModel.metadata)
-from zenmux_refunds import api, http_security, log_safety
+from zenmux_refunds import api, http_security, log_safety, logs
 from zenmux_refunds.config import settings
 from zenmux_refunds.ui.auth_state import HOME_ROUTE, SIGN_IN_ROUTE, AuthState
 from zenmux_refunds.ui.session_guard import SessionGuard
@@ -24,6 +24,7 @@ def index() -> rx.Component:
 
 
 log_safety.install()
+logs.configure()
 log = logging.getLogger("zenmux_refunds")
 if settings().demo_mode:
     log.warning("DEMO MODE IS ON (ZENMUX_DEMO=1): one-click persona sign-in, a movable "
@@ -47,4 +48,6 @@ app.add_page(mailbox_page, route="/mailbox", title="Mailbox · ZenMux",
              on_load=MailboxState.load)
 app.add_page(policy_page, route="/policy", title="Refund policy & FAQ · ZenMux",
              on_load=AuthState.load_public_page)
-app.register_lifespan_task(background_loop)
+# ZENMUX_BACKGROUND=off: one `python -m zenmux_refunds worker` runs the pass instead
+if settings().background_inline:
+    app.register_lifespan_task(background_loop)

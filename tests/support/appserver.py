@@ -1,6 +1,15 @@
 """A production build of the app on its own port and its own SQLite database, for the
-browser and security tests. One at a time per checkout: a build writes ``.web/``, and a
-second build on another port would point the first server's pages at itself."""
+browser and security tests. One at a time per Reflex work directory: a build writes
+``.web/`` (or ``workdir``), and a second build there on another port would point the
+first server's pages at itself.
+
+The production shape (``ZENMUX_TEST_SHAPE=production``, what ``scripts/test-production``
+sets): a fresh PostgreSQL database on ``ZENMUX_TEST_POSTGRES_URL``'s server, Redis
+(``ZENMUX_TEST_REDIS_URL``, default ``redis://127.0.0.1:6379/11``, flushed at each
+start: keep that database for these tests), ``ZENMUX_TEST_WORKERS`` app workers
+(default 3) with ``ZENMUX_BACKGROUND=off`` and one ``python -m zenmux_refunds worker``
+beside them, counters in a multiprocess directory, in its own work directory
+(``.run/test-production/``) so that it may run beside ``scripts/test``."""
 
 from __future__ import annotations
 
@@ -19,6 +28,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+METRICS_TOKEN = "browser-tests-metrics-token-0123456789"
 EXAMPLE_NOW = "2026-11-26T12:00:00Z"
 START_TIMEOUT_S = 300
 USAGE_TOKEN = "browser-tests-usage-token"
@@ -59,7 +69,9 @@ class AppServer:
 
     def rows(self, sql: str, **params) -> list[tuple]:
         """Read the server's database directly (what the server really did)."""
-        engine = sa.create_engine(self.database_url)
+        from zenmux_refunds.config import _database_url_from
+
+        engine = sa.create_engine(_database_url_from(self.database_url))
         try:
             with engine.connect() as conn:
                 return [tuple(r) for r in conn.execute(sa.text(sql), params).all()]
@@ -68,6 +80,56 @@ class AppServer:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def json_log_lines(self) -> list[dict]:
+        """The server's structured log lines (JSON objects), in order."""
+        lines = []
+        for line in self.log_text().splitlines():
+            line = line.strip()
+            if line.startswith("{"):
+                with contextlib.suppress(ValueError):
+                    lines.append(json.loads(line))
+        return lines
+
+
+def production_shape() -> bool:
+    return os.environ.get("ZENMUX_TEST_SHAPE", "").strip() == "production"
+
+
+@contextlib.contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new database on ZENMUX_TEST_POSTGRES_URL's server, dropped afterwards."""
+    import uuid
+
+    from zenmux_refunds.config import _database_url_from
+
+    admin_url = os.environ.get("ZENMUX_TEST_POSTGRES_URL", "").strip()
+    if not admin_url:
+        raise RuntimeError("the production shape needs ZENMUX_TEST_POSTGRES_URL "
+                           "(e.g. postgresql://postgres@127.0.0.1:5432/test)")
+    name = f"zr_shape_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(_database_url_from(admin_url), isolation_level="AUTOCOMMIT",
+                             poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _flushed_redis() -> str:
+    import redis
+
+    url = os.environ.get("ZENMUX_TEST_REDIS_URL", "").strip() or "redis://127.0.0.1:6379/11"
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()  # this database is the tests' own: no state left from a last run
+    finally:
+        client.close()
+    return url
 
 
 def base_env(port: int, database_url: str) -> dict[str, str]:
@@ -91,17 +153,56 @@ def base_env(port: int, database_url: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def running_app(data_dir: Path, env: dict[str, str] | None = None,
-                scenario: str | None = "example") -> Iterator[AppServer]:
-    """Start ``reflex run --env prod`` with ``base_env`` updated by ``env``; stop it after."""
+                scenario: str | None = "example",
+                workdir: Path | None = None) -> Iterator[AppServer]:
+    """Start ``reflex run --env prod`` with ``base_env`` updated by ``env``; stop it after.
+    ``workdir``: Reflex's work directory (``.web``, ``.states``) for this server, when it
+    may run beside another build of this checkout. ``ZENMUX_TEST_SHAPE=production``:
+    the production shape (see the module's docstring)."""
+    if production_shape():
+        with fresh_postgres_database() as url:
+            extra = {
+                "REFLEX_REDIS_URL": _flushed_redis(),
+                "GRANIAN_WORKERS": os.environ.get("ZENMUX_TEST_WORKERS", "3"),
+                "ZENMUX_BACKGROUND": "off",
+                "ZENMUX_METRICS_TOKEN": METRICS_TOKEN,
+                "PROMETHEUS_MULTIPROC_DIR": str(data_dir / "prometheus"),
+                **(env or {}),
+            }
+            with _running(data_dir, url, extra, scenario,
+                          workdir or PROJECT_ROOT / ".run" / "test-production",
+                          background=True) as server:
+                yield server
+        return
+    with _running(data_dir, f"sqlite:///{data_dir / 'app.db'}", env or {}, scenario,
+                  workdir, background=False) as server:
+        yield server
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def _running(data_dir: Path, database_url: str, env: dict[str, str], scenario: str | None,
+             workdir: Path | None, *, background: bool) -> Iterator[AppServer]:
     port = free_port()
-    database_url = f"sqlite:///{data_dir / 'app.db'}"
     full_env = base_env(port, database_url)
-    full_env.update(env or {})
+    full_env.update(env)
+    if workdir is not None:
+        full_env["REFLEX_WEB_WORKDIR"] = str(workdir / "web")
+        full_env["REFLEX_STATES_WORKDIR"] = str(workdir / "states")
     log_path = data_dir / "reflex.log"
     server = AppServer(f"http://127.0.0.1:{port}", database_url, full_env, log_path)
     if scenario:
         server.load_scenario(scenario)
     reflex = str(Path(sys.executable).parent / "reflex")
+    workers: list[subprocess.Popen] = []
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [reflex, "run", "--env", "prod", "--frontend-port", str(port),
@@ -109,6 +210,12 @@ def running_app(data_dir: Path, env: dict[str, str] | None = None,
             cwd=PROJECT_ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    if background:  # the one background process of the production shape, its own log
+        with open(data_dir / "worker.log", "w") as worker_log:
+            workers.append(subprocess.Popen(
+                [sys.executable, "-m", "zenmux_refunds", "worker"], cwd=PROJECT_ROOT,
+                env=full_env, stdout=worker_log, stderr=subprocess.STDOUT,
+                start_new_session=True))
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
@@ -125,9 +232,5 @@ def running_app(data_dir: Path, env: dict[str, str] | None = None,
             time.sleep(0.5)
         yield server
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+        for p in (proc, *workers):
+            _stop(p)

@@ -19,8 +19,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "zenmux_refunds"
 # lowest first; a module may import from its own layer or any layer below it
 LAYERS = ("base", "providers", "services", "top")
 BASE = {"domain", "i18n", "models", "db", "config", "clock", "http_body", "session_cookie",
-        "log_safety", "http_security"}
-TOP = {"ui", "api", "auth_api", "worker", "zenmux_refunds", "__main__"}
+        "log_safety", "http_security", "metrics", "logs"}
+TOP = {"ui", "api", "auth_api", "worker", "zenmux_refunds", "__main__", "ops_api"}
 
 
 def _module_name(path: Path) -> str:

@@ -58,7 +58,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from zenmux_refunds import clock, db
+from zenmux_refunds import clock, db, logs, metrics
 from zenmux_refunds.config import settings
 from zenmux_refunds.domain import money, policy
 from zenmux_refunds.domain import forfeits, vocabulary
@@ -85,6 +85,7 @@ from zenmux_refunds.providers import Outcome, ProviderError, RefundRequest, prov
 from zenmux_refunds.services import ledger, mail, quotes
 
 log = logging.getLogger(__name__)
+events = logs.get_logger(__name__)  # structured lines: the refs are fields
 
 REFUNDING, REFUNDED, FAILED, CANCELED = (RefundStatus.REFUNDING, RefundStatus.REFUNDED,
                                          RefundStatus.FAILED, RefundStatus.CANCELED)
@@ -189,6 +190,31 @@ def approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: i
             actor: str, source: str = RefundSource.SELF, window_at: datetime | None = None,
             via_support: bool = False, retry_of: int | None = None,
             within: Within | None = None) -> Approved:
+    """``_approve``, counted and logged: a refusal counts by its reason (metrics); an
+    approval, once committed, writes one structured line with its refs."""
+    refs: dict[str, str] = {}
+    try:
+        approved = _approve(account_id=account_id, kind=kind, order_id=order_id,
+                            preview_final_cents=preview_final_cents, actor=actor,
+                            source=source, window_at=window_at, via_support=via_support,
+                            retry_of=retry_of, within=within, refs=refs)
+    except RefundRefused as exc:
+        metrics.approval_refused(str(exc))
+        refs.pop("refund_ref", None)  # rolled back: no such refund
+        with logs.bound(**refs):
+            events.info("refund refused", reason=str(exc), order_kind=kind)
+        raise
+    with logs.bound(**refs):
+        events.info("refund approved", order_kind=kind, source=str(source),
+                    final_cents=approved.quote.final_cents,
+                    usage_cents=approved.quote.usage_cents,
+                    fee_cents=approved.quote.fee_cents)
+    return approved
+
+
+def _approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: int | None,
+             actor: str, source: str, window_at: datetime | None, via_support: bool,
+             retry_of: int | None, within: Within | None, refs: dict[str, str]) -> Approved:
     """Approve the refund of ``account_id``'s order (the customer's second
     confirmation, or support approving a request), in one transaction. Nothing is sent:
     ``request_refund`` dispatches it after the commit.
@@ -211,11 +237,15 @@ def approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: i
             reward = _reward_of(s, kind, order_id)
             ledger.lock_accounts(s, {account_id} | ({reward.referrer_id} if reward else set()))
             account = s.get(Account, account_id)
+            if account is not None:
+                refs["account_ref"] = account.ref
             now = clock.now(s)
             retried = _check_retry(s, retry_of, account_id, kind, order_id)
             view = quotes.quote_order(s, account, kind, order_id, window_at or now,
                                       via_support=via_support)
             decision, order = view.decision, view.order
+            if order is not None:
+                refs["order_ref"] = order.ref
             if not decision.eligible:
                 raise RefundRefused(decision.reason.value)
             q = decision.quote
@@ -233,6 +263,7 @@ def approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: i
             )
             s.add(refund)
             s.flush()
+            refs["refund_ref"] = refund.ref
             audit(s, refund, actor=actor, action="approved", at=now, to_status=REFUNDING,
                   detail={"preview_final_cents": preview_final_cents,
                           "settled_final_cents": q.final_cents, "usage_cents": q.usage_cents,
@@ -616,7 +647,10 @@ def send(refund_id: int) -> str:
         s.add(refund)
     actor = f"provider:{provider.name}"
     try:
-        result = provider.submit(request) if first else provider.inquire(request)
+        with metrics.provider_call(provider.name, "submit" if first else "inquire") as seen, \
+                logs.bound(refund_ref=request.refund_ref, order_ref=request.order_ref):
+            result = provider.submit(request) if first else provider.inquire(request)
+            seen["outcome"] = result.outcome.value
     except ProviderError as exc:
         note(refund_id, actor, "provider_error", str(exc), release_lease=True)
         return REFUNDING

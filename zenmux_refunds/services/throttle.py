@@ -24,6 +24,7 @@ from limits import RateLimitItemPerMinute
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from zenmux_refunds import metrics
 from zenmux_refunds.config import settings
 
 _NAMESPACE = "zenmux-signin"
@@ -71,7 +72,9 @@ class SignInThrottle:
         if not self._limiter.test(self._failures, "failures", account):
             self._limiter.clear(self._failures, "failures", account)
             self._limiter.hit(self._lockout, "locked", account)
+            metrics.signin_failed(locked=True)
             return Refusal(self._minutes_left(self._lockout, "locked", account))
+        metrics.signin_failed(locked=False)
         return None
 
     def succeeded(self, email: str) -> None:

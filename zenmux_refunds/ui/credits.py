@@ -21,6 +21,7 @@ from zenmux_refunds.ui.components import (
     stacked_table,
 )
 from zenmux_refunds.ui.i18n import t, tf
+from zenmux_refunds.ui import live
 from zenmux_refunds.ui.layout import page
 from zenmux_refunds.ui.paged import PagedTable
 from zenmux_refunds.ui.refund_dialog import refund_dialog, reload_rows_after_refund
@@ -34,6 +35,7 @@ class CreditsState(RefundRecords, PagedTable, AuthState):
     breakdown: list[tuple[str, str]] = []  # (label, signed amount)
     rewards: list[RewardRow] = []
     rows: list[TransactionRow] = []
+    waiting: bool = False  # something shown awaits the background pass (ui/live.py)
 
     def _fill(self, account_id: int) -> None:
         locale = self.locale()
@@ -42,6 +44,8 @@ class CreditsState(RefundRecords, PagedTable, AuthState):
         self.rewards = credits.referral_rewards(account_id, locale=locale)
         self._show(credits.transactions(account_id, self.page, PAGE_SIZE, locale=locale))
         self._fill_records(account_id, locale)
+        self.waiting = live.waits_for_background(rows=self.rows, records=self.records,
+                                                 rewards=self.rewards)
 
     def _record_kind(self) -> str:
         return OrderKind.TOPUP
@@ -136,4 +140,5 @@ def credits_page() -> rx.Component:
         ),
         refunds_section(CreditsState, "top-ups"),
         refund_dialog(),
+        live.refresher(CreditsState.waiting, CreditsState.load_rows),
     )

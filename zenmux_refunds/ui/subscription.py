@@ -21,6 +21,7 @@ from zenmux_refunds.ui.components import (
     stacked_table,
 )
 from zenmux_refunds.ui.i18n import t
+from zenmux_refunds.ui import live
 from zenmux_refunds.ui.layout import page
 from zenmux_refunds.ui.paged import PagedTable
 from zenmux_refunds.ui.refund_dialog import refund_dialog, reload_rows_after_refund
@@ -32,6 +33,7 @@ PAGE_SIZE = 10
 class SubscriptionState(RefundRecords, PagedTable, AuthState):
     plan: PlanCard | None = None  # None until the page has loaded
     rows: list[HistoryRow] = []
+    waiting: bool = False  # something shown awaits the background pass (ui/live.py)
 
     def _fill(self, account_id: int) -> None:
         locale = self.locale()
@@ -39,6 +41,7 @@ class SubscriptionState(RefundRecords, PagedTable, AuthState):
         self._show(billing.subscription_history(account_id, self.page, PAGE_SIZE,
                                                 locale=locale))
         self._fill_records(account_id, locale)
+        self.waiting = live.waits_for_background(rows=self.rows, records=self.records)
 
     def _record_kind(self) -> str:
         return OrderKind.SUBSCRIPTION
@@ -106,4 +109,5 @@ def subscription_page() -> rx.Component:
         ),
         refunds_section(SubscriptionState, "subscription payments"),
         refund_dialog(),
+        live.refresher(SubscriptionState.waiting, SubscriptionState.load_rows),
     )
