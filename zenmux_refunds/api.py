@@ -23,14 +23,15 @@ log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
 
 USAGE_PATH = "/api/usage"
+USAGE_BATCH_PATH = "/api/usage/batch"
 STRIPE_WEBHOOK_PATH = "/api/stripe/webhook"
 ANTOM_NOTIFY_PATH = "/api/antom/notify"
 RECEIPT_PATH = "/api/receipts/{refund_ref}.pdf"
 
 
-def _too_large() -> Response:
+def _too_large(limit: int = MAX_BODY) -> Response:
     # Connection: close, since the rest of the body is never read.
-    return JSONResponse({"error": f"body too large (at most {MAX_BODY} bytes)"},
+    return JSONResponse({"error": f"body too large (at most {limit} bytes)"},
                         status_code=413, headers={"Connection": "close"})
 
 
@@ -80,6 +81,32 @@ async def usage_feed(request: Request) -> Response:
         return JSONResponse({"error": str(exc)}, status_code=404)
     return JSONResponse({"recorded": True, "duplicate": result.duplicate,
                          "call_id": result.call_id})
+
+
+async def usage_batch(request: Request) -> Response:
+    """``{"calls": [call, …]}``: at most MAX_BATCH_CALLS calls and MAX_BATCH_BYTES bytes
+    (counted while the body streams). 200 with one answer per call, in order, when the
+    batch itself is well-formed, whatever its calls hold."""
+    if not _bearer_ok(request):
+        return JSONResponse({"error": "unauthorized"}, status_code=401)
+    body = await read_limited(request, usage.MAX_BATCH_BYTES)
+    if body is None:
+        return _too_large(usage.MAX_BATCH_BYTES)
+    try:
+        payload = parse_json(body)
+    except ValueError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    if not isinstance(payload, dict) or set(payload) != {"calls"} \
+            or not isinstance(payload["calls"], list):
+        return JSONResponse({"error": 'body: expected {"calls": [call, …]} and nothing else'},
+                            status_code=400)
+    calls = payload["calls"]
+    if len(calls) > usage.MAX_BATCH_CALLS:
+        return JSONResponse({"error": f"calls: at most {usage.MAX_BATCH_CALLS} calls per batch "
+                                      f"(got {len(calls)})"}, status_code=413)
+    result = await _in_thread(usage.ingest_batch, calls)
+    return JSONResponse({"results": [o.as_json() for o in result.outcomes],
+                         **result.counts()})
 
 
 async def stripe_webhook(request: Request) -> Response:
@@ -141,6 +168,7 @@ async def _in_thread(fn, *args):
 def build() -> Starlette:
     return Starlette(routes=[
         Route(USAGE_PATH, usage_feed, methods=["POST"]),
+        Route(USAGE_BATCH_PATH, usage_batch, methods=["POST"]),
         Route(STRIPE_WEBHOOK_PATH, stripe_webhook, methods=["POST"]),
         Route(ANTOM_NOTIFY_PATH, antom_notify, methods=["POST"]),
         Route(RECEIPT_PATH, receipt, methods=["GET"]),
