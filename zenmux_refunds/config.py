@@ -128,6 +128,20 @@ class Settings:
     # None: mails are written to the outbox only, never sent
     smtp: SmtpTarget | None = None
     mail_from: str = "ZenMux <no-reply@zenmux.ai>"
+    # the usage feed on NATS JetStream (``python -m zenmux_refunds usage consume``)
+    nats_url: str = "nats://127.0.0.1:4222"
+    nats_stream: str = "ZENMUX_USAGE"
+    nats_subject_prefix: str = "zenmux.usage"  # the stream holds <prefix>.>
+    nats_durable: str = "zenmux-usage"
+    nats_batch: int = 1000  # messages fetched (and applied) at a time
+
+    @property
+    def nats_billed_subject(self) -> str:
+        return f"{self.nats_subject_prefix}.billed"
+
+    @property
+    def nats_rejected_subject(self) -> str:
+        return f"{self.nats_subject_prefix}.rejected"
 
     @property
     def https(self) -> bool:
@@ -222,6 +236,27 @@ def _smtp_target() -> SmtpTarget | None:
                       password=unquote(parts.password or ""))
 
 
+def _nats_name(name: str, default: str, *, dots: bool) -> str:
+    """A JetStream stream or consumer name (no dots), or a subject prefix (dot-separated
+    tokens): printable ASCII without spaces or the wildcards ``*`` and ``>``."""
+    raw = os.environ.get(name, "").strip() or default
+    tokens = raw.split(".") if dots else [raw]
+    ok = len(raw) <= 200 and all(
+        t and all(33 <= ord(ch) < 127 and ch not in "*>." for ch in t) for t in tokens)
+    if not ok:
+        what = "a subject prefix like zenmux.usage" if dots else \
+            "a name of letters, digits, - and _ (no dots, spaces or wildcards)"
+        raise ConfigError(f"{name}: {raw!r} is not {what}")
+    return raw
+
+
+def _nats_url() -> str:
+    raw = os.environ.get("ZENMUX_NATS_URL", "").strip() or "nats://127.0.0.1:4222"
+    if not raw.startswith(("nats://", "tls://", "ws://", "wss://")):
+        raise ConfigError("ZENMUX_NATS_URL: expected a URL like nats://127.0.0.1:4222")
+    return raw
+
+
 def _mail_from() -> str:
     from email.utils import parseaddr
 
@@ -283,4 +318,9 @@ def settings() -> Settings:
                                             low=1, high=86_400),
         smtp=_smtp_target(),
         mail_from=_mail_from(),
+        nats_url=_nats_url(),
+        nats_stream=_nats_name("ZENMUX_NATS_STREAM", "ZENMUX_USAGE", dots=False),
+        nats_subject_prefix=_nats_name("ZENMUX_NATS_SUBJECT_PREFIX", "zenmux.usage", dots=True),
+        nats_durable=_nats_name("ZENMUX_NATS_DURABLE", "zenmux-usage", dots=False),
+        nats_batch=_int("ZENMUX_NATS_BATCH", 1000, low=1, high=1000),
     )
