@@ -49,7 +49,7 @@ def _holder(ref: str) -> dict:
 def world(database_url, frozen_now, nats_names, monkeypatch):
     scenarios.load({"now": NOW, "accounts": [_holder(r) for r in REFS]})
     monkeypatch.setenv("ZENMUX_USAGE_TOKEN", TOKEN)
-    monkeypatch.setenv("ZENMUX_NATS_BATCH", "200")
+    monkeypatch.setenv("ZENMUX_NATS_BATCH", "50")
     config.settings.cache_clear()
     return database_url
 
@@ -58,6 +58,15 @@ def _call(call_id: str, rng: random.Random) -> dict:
     return {"call_id": call_id, "account": rng.choice(REFS),
             "amount": f"0.0{rng.randint(1, 5)}0000", "billed_to": "credits",
             "at": "2026-11-26T11:00:00Z"}
+
+
+def _wait_for_calls(n: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with db.reading() as s:
+            if s.exec(select(sa.func.count()).select_from(UsageRecord)).one() >= n:
+                return
+        time.sleep(0.005)
 
 
 def test_approvals_settle_exactly_while_thousands_of_calls_arrive(world):
@@ -106,8 +115,8 @@ def test_approvals_settle_exactly_while_thousands_of_calls_arrive(world):
     def http_batches():
         with TestClient(api.build()) as client:
             started.set()
-            for i in range(0, len(via_http), 150):
-                answer = client.post(api.USAGE_BATCH_PATH, json={"calls": via_http[i:i + 150]},
+            for i in range(0, len(via_http), 50):
+                answer = client.post(api.USAGE_BATCH_PATH, json={"calls": via_http[i:i + 50]},
                                      headers={"Authorization": f"Bearer {TOKEN}"})
                 assert answer.status_code == 200, answer.text
                 assert answer.json()["rejected"] == 0
@@ -116,8 +125,9 @@ def test_approvals_settle_exactly_while_thousands_of_calls_arrive(world):
         def run():
             started.wait(10)
             order = [(ref, k) for k in range(TOPUPS) for ref in refs]
-            for ref, k in order:
-                time.sleep(0.25)
+            for n, (ref, k) in enumerate(order):
+                # spread the approvals over the traffic: each waits for its share of calls
+                _wait_for_calls(len(expected) * (n + 1) // (len(order) + 2))
                 account_id, orders = accounts[ref]
                 kind, order_id = orders[k]
                 try:

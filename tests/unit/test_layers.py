@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "zenmux_refunds"
 LAYERS = ("base", "providers", "services", "top")
 BASE = {"domain", "models", "db", "config", "clock", "http_body", "session_cookie",
         "log_safety", "http_security"}
-TOP = {"ui", "api", "auth_api", "worker", "zenmux_refunds", "__main__"}
+TOP = {"ui", "api", "auth_api", "worker", "usage_consumer", "zenmux_refunds", "__main__"}
 
 
 def _module_name(path: Path) -> str:

@@ -19,7 +19,7 @@ from zenmux_refunds.domain import wallet
 from zenmux_refunds.domain.vocabulary import LedgerKind
 from zenmux_refunds.domain.money import MoneyError, parse_money
 from zenmux_refunds.models import (Account, LedgerEntry, SubscriptionPayment, TopupOrder,
-                                   UsageRecord)
+                                   UsageRecord, Wallet)
 from zenmux_refunds.services import ledger
 
 CREDITS = "credits"
@@ -258,9 +258,9 @@ def _echo_call_id(payload: object) -> str | None:
 def ingest_batch(payloads: list) -> BatchResult:
     """Record a batch of reported calls (``POST /api/usage/batch``, the JetStream
     consumer). Each call is checked on its own: a bad one is answered with its error
-    and the others are recorded. Valid calls are grouped by account; each account's
-    group is applied under the account's lock in one transaction (see
-    :func:`apply_calls`). Raises UsageError only for a batch that is too long."""
+    and the others are recorded. Valid calls are grouped by account and applied in
+    one transaction that takes each account's lock once (see :func:`apply_calls`).
+    Raises UsageError only for a batch that is too long."""
     if len(payloads) > MAX_BATCH_CALLS:
         raise UsageError(f"calls: at most {MAX_BATCH_CALLS} calls per batch")
     outcomes: list[Outcome | None] = [None] * len(payloads)
@@ -287,38 +287,48 @@ def apply_calls(calls: list[Call]) -> list[Outcome]:
 
     Exactly what :func:`record` does call by call — running totals, the bonus-first
     draw, the ledger lines, a call id counted once (within the batch too: a repeated id
-    is a duplicate of its first occurrence) — but per account: one lock, one
-    transaction, one multi-row INSERT of usage records and one of ledger lines.
-    Accounts are applied one after the other, so a batch never holds two locks.
+    is a duplicate of its first occurrence) — but for the whole batch at once: one
+    transaction that takes each account's lock once (all of them in one statement, in
+    id order, the order every service locks in), then one multi-row INSERT of usage
+    records and one of ledger lines, whatever the number of calls and accounts.
     """
     if not calls:
         return []
-    keys = {c.account_key for c in calls}
-    with db.reading() as s:
-        found = _accounts_for(s, keys)
-        recorded_at = clock.now(s)
+    for attempt in range(3):
+        try:
+            return _apply(calls)
+        except sa.exc.IntegrityError:
+            # another transaction recorded one of these call ids for another account
+            # between our duplicate check and our insert (the unique call_id refused
+            # ours): again, and it is a duplicate now
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _apply(calls: list[Call]) -> list[Outcome]:
     outcomes: list[Outcome | None] = [None] * len(calls)
-    groups: dict[int, list[int]] = {}
-    first_of: dict[str, int] = {}
-    repeats: list[tuple[int, int]] = []
-    for i, c in enumerate(calls):
-        hit = found.get(c.account_key)
-        if hit is None:
-            outcomes[i] = Outcome(c.call_id, recorded=False,
-                                  error=f"account: no account {c.account_key!r}")
-            continue
-        if c.call_id in first_of:
-            repeats.append((i, first_of[c.call_id]))
-            continue
-        first_of[c.call_id] = i
-        groups.setdefault(hit[0], []).append(i)
-    for account_id in sorted(groups):
-        indexes = groups[account_id]
-        duplicate = _apply_group_retrying(account_id, [calls[i] for i in indexes], recorded_at)
-        ref = found[calls[indexes[0]].account_key][1]
-        for i, dup in zip(indexes, duplicate):
-            outcomes[i] = Outcome(calls[i].call_id, recorded=True, duplicate=dup,
-                                  account_ref=ref)
+    with db.transaction() as s:
+        found = _accounts_for(s, {c.account_key for c in calls})
+        groups: dict[int, list[int]] = {}
+        first_of: dict[str, int] = {}
+        repeats: list[tuple[int, int]] = []
+        for i, c in enumerate(calls):
+            hit = found.get(c.account_key)
+            if hit is None:
+                outcomes[i] = Outcome(c.call_id, recorded=False,
+                                      error=f"account: no account {c.account_key!r}")
+            elif c.call_id in first_of:
+                repeats.append((i, first_of[c.call_id]))
+            else:
+                first_of[c.call_id] = i
+                groups.setdefault(hit[0], []).append(i)
+        if groups:
+            fresh = _apply_groups(s, calls, groups)
+            for i in (i for indexes in groups.values() for i in indexes):
+                c = calls[i]
+                outcomes[i] = Outcome(c.call_id, recorded=True, duplicate=i not in fresh,
+                                      account_ref=found[c.account_key][1])
     for i, first in repeats:
         outcomes[i] = Outcome(calls[i].call_id, recorded=True, duplicate=True,
                               account_ref=outcomes[first].account_ref)
@@ -340,70 +350,144 @@ def _accounts_for(s: Session, keys: set[str]) -> dict[str, tuple[int, str]]:
     return out
 
 
-def _apply_group_retrying(account_id: int, calls: list[Call], recorded_at: datetime,
-                          attempts: int = 3) -> list[bool]:
-    """``_apply_group``, again when another account's transaction recorded one of these
-    call ids first (the unique call_id refuses ours; the retry sees it as a duplicate)."""
-    for attempt in range(attempts):
-        try:
-            return _apply_group(account_id, calls, recorded_at)
-        except sa.exc.IntegrityError:
-            if attempt == attempts - 1:
-                raise
-    raise AssertionError("unreachable")
+_ACCOUNT = Account.__table__
+_WALLET = Wallet.__table__
 
 
-def _apply_group(account_id: int, calls: list[Call], recorded_at: datetime) -> list[bool]:
-    """One account's calls (distinct call ids) in one transaction under its lock;
-    for each call, whether it was a duplicate."""
-    with db.transaction() as s:
-        ledger.lock_account(s, account_id)
-        account = s.get(Account, account_id)
-        ids = [c.call_id for c in calls]
-        seen = set(s.exec(select(UsageRecord.call_id).where(UsageRecord.call_id.in_(ids))).all())
-        fresh = [c for c in calls if c.call_id not in seen]
-        if not fresh:
-            return [True] * len(calls)
-        rows = []
-        for c in fresh:
-            if c.billed_to == CREDITS:
-                account.usage_credits_micros += c.amount_micros
-                total = account.usage_credits_micros
-            else:
-                account.usage_subscription_micros += c.amount_micros
-                total = account.usage_subscription_micros
+def _lock_and_read(s: Session, account_ids: list[int]) -> dict[int, list[int]]:
+    """Take the locks of ``account_ids`` (sorted) and read their usage totals, in one
+    statement: the same lock as ``ledger.lock_account`` (the row's lock_version
+    bumped; on PostgreSQL the rows are locked in id order first, like
+    ``ledger.lock_accounts``, so that it cannot deadlock with an approval)."""
+    a = _ACCOUNT.c
+    if len(account_ids) == 1:
+        where = a.id == account_ids[0]
+    else:
+        in_order = sa.select(a.id).where(a.id.in_(account_ids)).order_by(a.id).with_for_update()
+        where = a.id.in_(in_order.scalar_subquery())
+    rows = s.execute(sa.update(_ACCOUNT).where(where)
+                     .values(lock_version=a.lock_version + 1)
+                     .returning(a.id, a.usage_credits_micros, a.usage_subscription_micros)).all()
+    if len(rows) != len(account_ids):
+        raise LookupError("an account of the batch no longer exists")
+    return {aid: [credits, subscription] for aid, credits, subscription in rows}
+
+
+def _apply_groups(s: Session, calls: list[Call], groups: dict[int, list[int]]) -> set[int]:
+    """Record the calls ``groups`` names (account id -> indexes into ``calls``, call ids
+    distinct), each account's under its lock; the indexes of the calls that were new."""
+    accounts = sorted(groups)
+    totals = _lock_and_read(s, accounts)
+    recorded_at = clock.now(s)
+    ids = [calls[i].call_id for account_id in accounts for i in groups[account_id]]
+    seen = set(s.exec(select(UsageRecord.call_id).where(_among(s, UsageRecord.call_id, ids))).all())
+    fresh = {i for indexes in groups.values() for i in indexes if calls[i].call_id not in seen}
+    if not fresh:
+        return fresh
+    rows = []
+    draws: list[tuple[int, Call]] = []
+    for account_id in accounts:
+        running = totals[account_id]
+        for i in groups[account_id]:
+            if i not in fresh:
+                continue
+            c = calls[i]
+            slot = 0 if c.billed_to == CREDITS else 1
+            running[slot] += c.amount_micros
             rows.append({"call_id": c.call_id, "account_id": account_id, "at": c.at,
                          "amount_micros": c.amount_micros, "billed_to": c.billed_to,
-                         "running_total_micros": total, "recorded_at": recorded_at})
-        s.add(account)
-        usage_ids = _insert_calls(s, rows)
-        drawn = [(c, usage_ids[c.call_id]) for c in fresh
-                 if c.billed_to == CREDITS and c.amount_micros]
-        if drawn:
-            held = ledger.wallet(s, account_id)
-            bonus, topup = held.bonus_micros, held.topup_micros
-            lines = []
-            for c, uid in drawn:
-                split = wallet.draw(c.amount_micros, bonus_micros=bonus, topup_micros=topup,
-                                    allow_overdraw=True)
-                for bucket, part in ((ledger.BONUS, split.from_bonus_micros),
-                                     (ledger.TOPUP, split.from_topup_micros)):
-                    if part:
-                        lines.append({"account_id": account_id, "at": c.at, "bucket": bucket,
-                                      "amount_micros": -part, "kind": LedgerKind.USAGE.value,
-                                      "description": "API usage", "order_id": None,
-                                      "refund_id": None, "grant_id": None, "usage_id": uid})
-                bonus -= split.from_bonus_micros
-                topup -= split.from_topup_micros
-            s.execute(sa.insert(LedgerEntry.__table__), lines)
-            held.bonus_micros, held.topup_micros = bonus, topup
-            s.add(held)
-    return [c.call_id in seen for c in calls]
+                         "running_total_micros": running[slot], "recorded_at": recorded_at})
+            if slot == 0 and c.amount_micros:
+                draws.append((account_id, c))
+    usage_ids = _insert_calls(s, rows)
+    if draws:
+        _draw_all(s, draws, usage_ids)
+    a = _ACCOUNT.c
+    s.execute(sa.update(_ACCOUNT).where(a.id == sa.bindparam("aid"))
+              .values(usage_credits_micros=sa.bindparam("credits"),
+                      usage_subscription_micros=sa.bindparam("subscription")),
+              [{"aid": aid, "credits": totals[aid][0], "subscription": totals[aid][1]}
+               for aid in accounts])
+    return fresh
+
+
+def _draw_all(s: Session, draws: list[tuple[int, Call]], usage_ids: dict[str, int]) -> None:
+    """The bonus-first draw of each credits call, in order, per account (as
+    ``_draw_credits`` does one call at a time): its ledger lines, one multi-row INSERT
+    for all, and each wallet moved by the sum of its lines."""
+    w = _WALLET.c
+    held = {aid: [bonus, topup] for aid, bonus, topup in s.execute(
+        sa.select(w.account_id, w.bonus_micros, w.topup_micros)
+        .where(w.account_id.in_({aid for aid, _c in draws}))).all()}
+    missing = {aid for aid, _c in draws} - set(held)
+    for aid in missing:
+        held[aid] = [0, 0]
+    lines = []
+    for aid, c in draws:
+        balance = held[aid]
+        split = wallet.draw(c.amount_micros, bonus_micros=balance[0], topup_micros=balance[1],
+                            allow_overdraw=True)
+        for bucket, part in ((ledger.BONUS, split.from_bonus_micros),
+                             (ledger.TOPUP, split.from_topup_micros)):
+            if part:
+                lines.append({"account_id": aid, "at": c.at, "bucket": bucket,
+                              "amount_micros": -part, "kind": LedgerKind.USAGE.value,
+                              "description": "API usage", "order_id": None, "refund_id": None,
+                              "grant_id": None, "usage_id": usage_ids[c.call_id]})
+        balance[0] -= split.from_bonus_micros
+        balance[1] -= split.from_topup_micros
+    _insert_many(s, LedgerEntry.__table__, lines)
+    if missing:
+        s.execute(sa.insert(_WALLET), [{"account_id": aid, "bonus_micros": held[aid][0],
+                                        "topup_micros": held[aid][1]} for aid in sorted(missing)])
+    present = sorted(set(held) - missing)
+    if present:
+        s.execute(sa.update(_WALLET).where(w.account_id == sa.bindparam("aid"))
+                  .values(bonus_micros=sa.bindparam("bonus"), topup_micros=sa.bindparam("topup")),
+                  [{"aid": aid, "bonus": held[aid][0], "topup": held[aid][1]} for aid in present])
 
 
 def _insert_calls(s: Session, rows: list[dict]) -> dict[str, int]:
-    """The group's first write after its reads: one multi-row INSERT of the usage
+    """The batch's first write after its reads: one multi-row INSERT of the usage
     records (SQLAlchemy's "insertmanyvalues"), returning each call id's record id (the
     call id too: RETURNING does not promise the rows' order)."""
     table = UsageRecord.__table__
-    return dict(s.execute(sa.insert(table).returning(table.c.call_id, table.c.id), rows).all())
+    return dict(_insert_many(s, table, rows, returning=(table.c.call_id, table.c.id)))
+
+
+def _among(s: Session, column, values: list):
+    """``column IN values``; on PostgreSQL ``column = ANY(<one array parameter>)``, one
+    short statement for a thousand values instead of a thousand parameters."""
+    if s.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    return column == sa.any_(sa.cast(sa.bindparam(None, values, type_=ARRAY(column.type)),
+                                     ARRAY(column.type)))
+
+
+def _insert_many(s: Session, table: sa.Table, rows: list[dict], returning=()) -> list:
+    """One multi-row INSERT of ``rows`` (all with the same keys).
+
+    On PostgreSQL: ``INSERT … SELECT * FROM unnest(<one array per column>)``, a
+    statement with one parameter per column whatever the number of rows (SQLAlchemy's
+    multi-row VALUES has one per value, and psycopg re-parses that long statement each
+    time). Elsewhere (SQLite, in-process): SQLAlchemy's executemany."""
+    if s.get_bind().dialect.name != "postgresql":
+        stmt = sa.insert(table)
+        if returning:
+            return s.execute(stmt.returning(*returning), rows).all()
+        s.execute(stmt, rows)
+        return []
+    dialect = s.get_bind().dialect
+    names = list(rows[0])
+    columns = [table.c[name] for name in names]
+    arrays = ", ".join(f"CAST(:{name} AS {col.type.compile(dialect=dialect)}[])"
+                       for name, col in zip(names, columns))
+    sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
+           f"SELECT * FROM unnest({arrays})")
+    if returning:
+        sql += " RETURNING " + ", ".join(c.name for c in returning)
+    params = {name: [row[name] for row in rows] for name in names}
+    result = s.execute(sa.text(sql), params)
+    return result.all() if returning else []
