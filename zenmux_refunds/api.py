@@ -74,13 +74,68 @@ async def usage_feed(request: Request) -> Response:
     except ValueError as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
     try:
-        result = await _in_thread(usage.ingest, payload)
+        call = usage.parse_call(payload)
     except usage.UsageError as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
-    except LookupError as exc:
-        return JSONResponse({"error": str(exc)}, status_code=404)
-    return JSONResponse({"recorded": True, "duplicate": result.duplicate,
-                         "call_id": result.call_id})
+    outcome = await _single_reports.apply(call)
+    if outcome.error:
+        return JSONResponse({"error": outcome.error}, status_code=404)
+    return JSONResponse({"recorded": True, "duplicate": outcome.duplicate,
+                         "call_id": outcome.call_id})
+
+
+class _GroupCommit:
+    """Single reports (``POST /api/usage``) applied together (group commit): a report
+    that arrives while this process's transaction is applying others waits for the
+    next one, which applies every report waiting by then as one batch
+    (``usage.apply_calls``: each account locked once, in id order). Alone, a report
+    is applied at once, as a batch of one; under load, one transaction carries many
+    reports instead of one each. Each report is answered after its transaction
+    commits, with its own outcome; if the transaction fails, every report in it
+    fails (500), and the gateway sends them again (a call id counts once)."""
+
+    # One transaction at a time per process: measured with 16 clients, 2 or 4 at once
+    # made smaller batches and more round trips and were slower (67/s against 98/s)
+    MAX_IN_FLIGHT = 1
+
+    def __init__(self) -> None:
+        self._loop = None
+        self._waiting: list = []
+        self._in_flight = 0
+
+    async def apply(self, call: usage.Call) -> usage.Outcome:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a new event loop (tests start one per client)
+            self._loop, self._waiting, self._in_flight = loop, [], 0
+        answer = loop.create_future()
+        self._waiting.append((call, answer))
+        if self._in_flight < self.MAX_IN_FLIGHT:
+            self._in_flight += 1
+            loop.create_task(self._drain())
+        return await answer
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[:usage.MAX_BATCH_CALLS]
+                del self._waiting[:usage.MAX_BATCH_CALLS]
+                try:
+                    outcomes = await _in_thread(usage.apply_calls, [c for c, _ in batch])
+                except Exception as exc:  # noqa: BLE001 - handed to each waiting report
+                    for _call, answer in batch:
+                        if not answer.done():
+                            answer.set_exception(exc)
+                    continue
+                for (_call, answer), outcome in zip(batch, outcomes):
+                    if not answer.done():
+                        answer.set_result(outcome)
+        finally:
+            self._in_flight -= 1
+
+
+_single_reports = _GroupCommit()
 
 
 async def usage_batch(request: Request) -> Response:

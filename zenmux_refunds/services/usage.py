@@ -309,7 +309,9 @@ def apply_calls(calls: list[Call]) -> list[Outcome]:
 def _apply(calls: list[Call]) -> list[Outcome]:
     outcomes: list[Outcome | None] = [None] * len(calls)
     with db.transaction() as s:
-        found = _accounts_for(s, {c.account_key for c in calls})
+        # the accounts are found and locked by one statement (their usage totals read
+        # back); an account another call of the batch named by e-mail is locked too
+        found, totals = _find_and_lock(s, {c.account_key for c in calls})
         groups: dict[int, list[int]] = {}
         first_of: dict[str, int] = {}
         repeats: list[tuple[int, int]] = []
@@ -324,7 +326,7 @@ def _apply(calls: list[Call]) -> list[Outcome]:
                 first_of[c.call_id] = i
                 groups.setdefault(hit[0], []).append(i)
         if groups:
-            fresh = _apply_groups(s, calls, groups)
+            fresh = _apply_groups(s, calls, groups, totals)
             for i in (i for indexes in groups.values() for i in indexes):
                 c = calls[i]
                 outcomes[i] = Outcome(c.call_id, recorded=True, duplicate=i not in fresh,
@@ -335,49 +337,42 @@ def _apply(calls: list[Call]) -> list[Outcome]:
     return outcomes  # type: ignore[return-value]
 
 
-def _accounts_for(s: Session, keys: set[str]) -> dict[str, tuple[int, str]]:
-    """Each key's (account id, ref): the account with that ref, else with that e-mail."""
-    lowered = {k.lower() for k in keys}
-    rows = s.exec(select(Account.id, Account.ref, Account.email).where(
-        Account.ref.in_(keys) | Account.email.in_(lowered))).all()
-    by_ref = {ref: (aid, ref) for aid, ref, _email in rows}
-    by_email = {email: (aid, ref) for aid, ref, email in rows}
-    out: dict[str, tuple[int, str]] = {}
-    for key in keys:
-        hit = by_ref.get(key) or by_email.get(key.lower())
-        if hit is not None:
-            out[key] = hit
-    return out
-
-
 _ACCOUNT = Account.__table__
 _WALLET = Wallet.__table__
 
 
-def _lock_and_read(s: Session, account_ids: list[int]) -> dict[int, list[int]]:
-    """Take the locks of ``account_ids`` (sorted) and read their usage totals, in one
-    statement: the same lock as ``ledger.lock_account`` (the row's lock_version
-    bumped; on PostgreSQL the rows are locked in id order first, like
-    ``ledger.lock_accounts``, so that it cannot deadlock with an approval)."""
+def _find_and_lock(s: Session, keys: set[str]
+                   ) -> tuple[dict[str, tuple[int, str]], dict[int, list[int]]]:
+    """Each key's (account id, ref) — the account with that ref, else the one with that
+    e-mail — and each found account's [credits, subscription] usage totals, read as
+    its lock is taken. One statement: the same lock as ``ledger.lock_account`` (the
+    row's lock_version bumped), and on PostgreSQL the rows are locked in id order first,
+    like ``ledger.lock_accounts``, so it cannot deadlock with an approval. The totals
+    come from the locked row (PostgreSQL re-reads a row it waited for)."""
     a = _ACCOUNT.c
-    if len(account_ids) == 1:
-        where = a.id == account_ids[0]
-    else:
-        in_order = sa.select(a.id).where(a.id.in_(account_ids)).order_by(a.id).with_for_update()
-        where = a.id.in_(in_order.scalar_subquery())
-    rows = s.execute(sa.update(_ACCOUNT).where(where)
+    lowered = {k.lower() for k in keys}
+    in_order = (sa.select(a.id).where(a.ref.in_(keys) | a.email.in_(lowered))
+                .order_by(a.id).with_for_update())
+    rows = s.execute(sa.update(_ACCOUNT).where(a.id.in_(in_order.scalar_subquery()))
                      .values(lock_version=a.lock_version + 1)
-                     .returning(a.id, a.usage_credits_micros, a.usage_subscription_micros)).all()
-    if len(rows) != len(account_ids):
-        raise LookupError("an account of the batch no longer exists")
-    return {aid: [credits, subscription] for aid, credits, subscription in rows}
+                     .returning(a.id, a.ref, a.email, a.usage_credits_micros,
+                                a.usage_subscription_micros)).all()
+    by_ref = {ref: (aid, ref) for aid, ref, _e, _c, _s in rows}
+    by_email = {email: (aid, ref) for aid, ref, email, _c, _s in rows}
+    found: dict[str, tuple[int, str]] = {}
+    for key in keys:
+        hit = by_ref.get(key) or by_email.get(key.lower())
+        if hit is not None:
+            found[key] = hit
+    return found, {aid: [credits, sub] for aid, _r, _e, credits, sub in rows}
 
 
-def _apply_groups(s: Session, calls: list[Call], groups: dict[int, list[int]]) -> set[int]:
+def _apply_groups(s: Session, calls: list[Call], groups: dict[int, list[int]],
+                  totals: dict[int, list[int]]) -> set[int]:
     """Record the calls ``groups`` names (account id -> indexes into ``calls``, call ids
-    distinct), each account's under its lock; the indexes of the calls that were new."""
+    distinct) on the locked accounts' usage ``totals``; the indexes of the calls that
+    were new."""
     accounts = sorted(groups)
-    totals = _lock_and_read(s, accounts)
     recorded_at = clock.now(s)
     ids = [calls[i].call_id for account_id in accounts for i in groups[account_id]]
     seen = set(s.exec(select(UsageRecord.call_id).where(_among(s, UsageRecord.call_id, ids))).all())
