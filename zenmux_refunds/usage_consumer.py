@@ -154,20 +154,36 @@ async def consume(stop: asyncio.Event, *, until_idle: bool = False,
                 ack_policy=js_api.AckPolicy.EXPLICIT, ack_wait=ACK_WAIT_SECONDS,
                 max_ack_pending=max(20_000, 4 * cfg.nats_batch),
                 filter_subject=cfg.nats_billed_subject))
-        while not stop.is_set():
-            try:
-                msgs = await sub.fetch(cfg.nats_batch, timeout=FETCH_WAIT_SECONDS)
-            except asyncio.TimeoutError:  # nats.errors.TimeoutError is one too
-                if until_idle:
-                    break
-                continue
-            if not await handle(js, cfg, msgs, totals):
+        # The next batch is fetched while this one is applied (the acks still wait for
+        # its commit); on stop, a batch already fetched is applied and acked too.
+        fetching = asyncio.create_task(_fetch(sub, cfg.nats_batch))
+        while True:
+            msgs = await fetching
+            if msgs is None and (until_idle or stop.is_set()):
+                break
+            fetching = asyncio.create_task(_fetch(sub, cfg.nats_batch)) \
+                if not stop.is_set() else _nothing()
+            if msgs is not None and not await handle(js, cfg, msgs, totals):
                 await _sleep_or_stop(stop, RETRY_AFTER_SECONDS)
-            await nc.flush()  # the acks are on their way before the next fetch
+            await nc.flush()  # the acks are on their way
         await sub.unsubscribe()
     finally:
         await nc.drain()
     return totals
+
+
+async def _fetch(sub, batch: int) -> list | None:
+    """Up to ``batch`` messages, or None when none came within FETCH_WAIT_SECONDS."""
+    try:
+        return await sub.fetch(batch, timeout=FETCH_WAIT_SECONDS)
+    except asyncio.TimeoutError:  # nats.errors.TimeoutError is one too
+        return None
+
+
+def _nothing() -> asyncio.Future:
+    done = asyncio.get_running_loop().create_future()
+    done.set_result(None)
+    return done
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
