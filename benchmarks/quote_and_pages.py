@@ -89,7 +89,7 @@ def statements(account: Account, kind: str, order_id: int) -> str:
 
     sent: list[str] = []
     count = lambda *args: sent.append(args[2])  # noqa: E731 - before_cursor_execute
-    engines = [db.engine(), db.engine(readonly=True)]
+    engines = list({id(e): e for e in (db.engine(), db.engine(readonly=True))}.values())
     for e in engines:
         event.listen(e, "before_cursor_execute", count)
     try:
