@@ -78,6 +78,30 @@ def main(sizes: list[int]) -> None:
 
         page = lambda: credits.transactions(account.id, page=1, page_size=20)  # noqa: E731
         print(f"{size:>14} {median_ms(quote):>9.3f} {median_ms(page):>11.3f}")
+    print(statements(account, kind, order_id))
+
+
+def statements(account: Account, kind: str, order_id: int) -> str:
+    """One line: the SQL statements of one refund preview and of one approval."""
+    from sqlalchemy import event
+
+    from zenmux_refunds.services import billing, refunds
+
+    sent: list[str] = []
+    count = lambda *args: sent.append(args[2])  # noqa: E731 - before_cursor_execute
+    engines = list({id(e): e for e in (db.engine(), db.engine(readonly=True))}.values())
+    for e in engines:
+        event.listen(e, "before_cursor_execute", count)
+    try:
+        shown = billing.preview(account.id, kind, order_id)
+        previewed = len(sent)
+        refunds.approve(account_id=account.id, kind=kind, order_id=order_id,
+                        preview_final_cents=shown.final_cents, actor=account.email)
+    finally:
+        for e in engines:
+            event.remove(e, "before_cursor_execute", count)
+    return (f"SQL statements: preview {previewed}, approval {len(sent) - previewed} "
+            f"({db.engine().dialect.name})")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@
                                   in the app processes); safe to run twice
   sandbox fail ORDER | sandbox succeed ORDER
                                   how the Sandbox provider settles refunds of an order
+  usage consume [--until-idle]    apply billed calls from NATS JetStream until SIGTERM
+                                  (or until nothing is pending); see the README
 
 Exit codes: 0 done, 2 refused (the message says why; nothing was changed).
 """
@@ -95,6 +97,22 @@ def _cmd_sandbox(args) -> int:
     return 0
 
 
+def _cmd_usage(args) -> int:
+    import logging
+
+    from zenmux_refunds import usage_consumer
+    from zenmux_refunds.config import settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cfg = settings()
+    print(f"consuming {cfg.nats_billed_subject} (stream {cfg.nats_stream}, durable "
+          f"{cfg.nats_durable}, batches of {cfg.nats_batch})", flush=True)
+    totals = usage_consumer.run(until_idle=args.until_idle)
+    print(f"stopped: {totals.recorded} recorded, {totals.duplicate} duplicate, "
+          f"{totals.rejected} rejected in {totals.batches} batch(es)", flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m zenmux_refunds", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -127,6 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     p_sb.add_argument("action", choices=["fail", "succeed"])
     p_sb.add_argument("order")
     p_sb.set_defaults(func=_cmd_sandbox)
+
+    p_us = sub.add_parser("usage", help="the usage feed")
+    p_us.add_argument("action", choices=["consume"])
+    p_us.add_argument("--until-idle", action="store_true",
+                      help="exit once a fetch finds nothing pending (default: run until SIGTERM)")
+    p_us.set_defaults(func=_cmd_usage)
 
     args = parser.parse_args(argv)
     from zenmux_refunds.services.demo import DemoError

@@ -136,10 +136,24 @@ class Settings:
     # PROMETHEUS_MULTIPROC_DIR: where every process of a host writes its counters
     # (prometheus-client's multiprocess mode; "" = this process's memory only)
     metrics_dir: str = ""
-    # the usage feed's broker (readiness only reports it when set)
-    nats_url: str = field(default="", repr=False)
     # ZENMUX_LOG_FORMAT: json (one JSON object per line) or console
     log_format: str = "json"
+    # the usage feed on NATS JetStream (``python -m zenmux_refunds usage consume``)
+    nats_url: str = field(default="nats://127.0.0.1:4222", repr=False)
+    # ZENMUX_NATS_URL was set: this deployment runs the broker (readiness checks it)
+    nats_configured: bool = False
+    nats_stream: str = "ZENMUX_USAGE"
+    nats_subject_prefix: str = "zenmux.usage"  # the stream holds <prefix>.>
+    nats_durable: str = "zenmux-usage"
+    nats_batch: int = 1000  # messages fetched (and applied) at a time
+
+    @property
+    def nats_billed_subject(self) -> str:
+        return f"{self.nats_subject_prefix}.billed"
+
+    @property
+    def nats_rejected_subject(self) -> str:
+        return f"{self.nats_subject_prefix}.rejected"
 
     @property
     def https(self) -> bool:
@@ -261,18 +275,31 @@ def _metrics_token() -> str:
     return raw
 
 
+def _nats_name(name: str, default: str, *, dots: bool) -> str:
+    """A JetStream stream or consumer name (no dots), or a subject prefix (dot-separated
+    tokens): printable ASCII without spaces or the wildcards ``*`` and ``>``."""
+    raw = os.environ.get(name, "").strip() or default
+    tokens = raw.split(".") if dots else [raw]
+    ok = len(raw) <= 200 and all(
+        t and all(33 <= ord(ch) < 127 and ch not in "*>." for ch in t) for t in tokens)
+    if not ok:
+        what = "a subject prefix like zenmux.usage" if dots else \
+            "a name of letters, digits, - and _ (no dots, spaces or wildcards)"
+        raise ConfigError(f"{name}: {raw!r} is not {what}")
+    return raw
+
+
 def _nats_url() -> str:
     from urllib.parse import urlsplit
 
-    raw = os.environ.get("ZENMUX_NATS_URL", "").strip()
-    if raw:
-        try:
-            parts = urlsplit(raw)
-            parts.port  # noqa: B018 - raises on a bad port
-        except ValueError:
-            raise ConfigError("ZENMUX_NATS_URL: not a URL like nats://127.0.0.1:4222") from None
-        if parts.scheme not in {"nats", "tls"} or not parts.hostname:
-            raise ConfigError("ZENMUX_NATS_URL: expected nats://host[:port] or tls://host[:port]")
+    raw = os.environ.get("ZENMUX_NATS_URL", "").strip() or "nats://127.0.0.1:4222"
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ConfigError("ZENMUX_NATS_URL: not a URL like nats://127.0.0.1:4222") from None
+    if parts.scheme not in {"nats", "tls", "ws", "wss"} or not parts.hostname:
+        raise ConfigError("ZENMUX_NATS_URL: expected a URL like nats://127.0.0.1:4222")
     return raw
 
 
@@ -340,6 +367,11 @@ def settings() -> Settings:
         background_inline=_choice("ZENMUX_BACKGROUND", "inline", ("inline", "off")) == "inline",
         metrics_token=_metrics_token(),
         metrics_dir=_metrics_dir(),
-        nats_url=_nats_url(),
         log_format=_choice("ZENMUX_LOG_FORMAT", "json", ("json", "console")),
+        nats_url=_nats_url(),
+        nats_configured=bool(os.environ.get("ZENMUX_NATS_URL", "").strip()),
+        nats_stream=_nats_name("ZENMUX_NATS_STREAM", "ZENMUX_USAGE", dots=False),
+        nats_subject_prefix=_nats_name("ZENMUX_NATS_SUBJECT_PREFIX", "zenmux.usage", dots=True),
+        nats_durable=_nats_name("ZENMUX_NATS_DURABLE", "zenmux-usage", dots=False),
+        nats_batch=_int("ZENMUX_NATS_BATCH", 1000, low=1, high=1000),
     )

@@ -93,7 +93,7 @@ async def ready(_request: Request) -> Response:
     database, redis_state, broker = await asyncio.gather(
         _check(check_database),
         _check(check_redis, cfg.redis_url) if cfg.redis_url else not_configured(),
-        _check(check_nats, cfg.nats_url) if cfg.nats_url else not_configured())
+        _check(check_nats, cfg.nats_url) if cfg.nats_configured else not_configured())
     answer = {"database": database, "redis": redis_state, "broker": broker}
     ok = all(v in ("ok", "not configured") for v in answer.values())
     return JSONResponse({"ready": ok, **answer}, status_code=200 if ok else 503,

@@ -239,8 +239,9 @@ def test_a_call_reported_during_an_approval_counts_after_it(world, monkeypatch):
     hold = Hold()
     hold.point(monkeypatch, quotes, "quote_order", after=True)
     hold.point(monkeypatch, ledger, "post")
+    hold.point(monkeypatch, usage, "_insert_calls")  # a report's first write
     approval, report = hold.race(("quote_order", _approve("uma", "UM-1")),
-                                 ("post", _report("uma", "call-during", "5.25")))
+                                 ("_insert_calls", _report("uma", "call-during", "5.25")))
     _raise_errors([approval, report])
     _assert_books("uma", hold)
     assert approval.quote.usage_cents == 0 and approval.quote.refundable_cents == 5000
@@ -262,7 +263,8 @@ def test_an_approval_during_a_call_report_settles_with_it(world, monkeypatch):
     hold = Hold()
     hold.point(monkeypatch, quotes, "quote_order", after=True)
     hold.point(monkeypatch, ledger, "post")
-    report, approval = hold.race(("post", _report("uma", "call-before", "5.25")),
+    hold.point(monkeypatch, usage, "_insert_calls")  # a report's first write
+    report, approval = hold.race(("_insert_calls", _report("uma", "call-before", "5.25")),
                                  ("quote_order", _approve("uma", "UM-1")))
     _raise_errors([report, approval])
     _assert_books("uma", hold)
@@ -290,8 +292,9 @@ def test_a_referrers_call_during_a_clawback_is_ordered_with_it(world, monkeypatc
     hold.point(monkeypatch, ledger, "balances", after=True,
                when=lambda session, account_id: account_id == rory.id)
     hold.point(monkeypatch, ledger, "post")
+    hold.point(monkeypatch, usage, "_insert_calls")  # a report's first write
     approval, report = hold.race(("balances", approve),
-                                 ("post", _report("rory", "rory-call", "3.00")))
+                                 ("_insert_calls", _report("rory", "rory-call", "3.00")))
     _raise_errors([approval, report])
     _assert_books("rory", hold)
     _assert_books("rex", hold)
@@ -313,8 +316,9 @@ def test_two_calls_of_one_account_at_once_both_count(world, monkeypatch):
     them settles with both."""
     hold = Hold()
     hold.point(monkeypatch, ledger, "post")
-    one, two = hold.race(("post", _report("uma", "call-1", "1.00")),
-                         ("post", _report("uma", "call-2", "2.00")))
+    hold.point(monkeypatch, usage, "_insert_calls")  # a report's first write
+    one, two = hold.race(("_insert_calls", _report("uma", "call-1", "1.00")),
+                         ("_insert_calls", _report("uma", "call-2", "2.00")))
     _raise_errors([one, two])
     _assert_books("uma", hold)
     uma = _account("uma")
@@ -330,8 +334,9 @@ def test_one_call_reported_twice_at_once_counts_once(world, monkeypatch):
     and is answered as a duplicate (not an error), and the call counts once."""
     hold = Hold()
     hold.point(monkeypatch, ledger, "post")
-    one, two = hold.race(("post", _report("uma", "call-retried", "1.00")),
-                         ("post", _report("uma", "call-retried", "1.00")))
+    hold.point(monkeypatch, usage, "_insert_calls")  # a report's first write
+    one, two = hold.race(("_insert_calls", _report("uma", "call-retried", "1.00")),
+                         ("_insert_calls", _report("uma", "call-retried", "1.00")))
     _raise_errors([one, two])
     assert (one.duplicate, two.duplicate) == (False, True)
     _assert_books("uma", hold)

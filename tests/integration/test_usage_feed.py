@@ -98,3 +98,45 @@ def test_a_billed_call_before_approval_lowers_the_settled_amount(client):
                                preview_final_cents=1571, actor=alice.email)
     # usage 3.456789 + 1.00 = 4.456789 -> $4.46; refundable $15.54; final floor(1554 * 0.95)
     assert approved.quote.final_cents == 1476 and approved.changed
+
+
+def test_concurrent_single_reports_are_applied_together_and_each_counts_once(client):
+    """Forty reports at once through the app (the group commit batches them): each is
+    answered with its own outcome, a call id sent five times counts once, and the
+    running total moves by exactly the distinct calls."""
+    import asyncio
+
+    import httpx
+
+    account, before = _paul()
+    bodies = [_call(f"burst-{i}", amount="0.010000") for i in range(35)]
+    bodies += [_call("burst-same", amount="0.500000")] * 5
+
+    async def send_all():
+        transport = httpx.ASGITransport(app=api.build())
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            return await asyncio.gather(*(
+                c.post(api.USAGE_PATH, json=b, headers={"Authorization": f"Bearer {TOKEN}"})
+                for b in bodies))
+
+    from sqlalchemy import event
+
+    locks = []
+    count = lambda conn, cur, statement, *rest: locks.append(1) if "lock_version" in statement \
+        else None  # noqa: E731
+    event.listen(db.engine(), "before_cursor_execute", count)
+    try:
+        answers = asyncio.run(send_all())
+    finally:
+        event.remove(db.engine(), "before_cursor_execute", count)
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+    assert len(locks) < 20, f"{len(locks)} transactions for 40 reports: not grouped"
+    got = [a.json() for a in answers]
+    assert [g["call_id"] for g in got] == [b["call_id"] for b in bodies]
+    assert sum(not g["duplicate"] for g in got[-5:]) == 1
+    assert not any(g["duplicate"] for g in got[:35])
+    after_account, after = _paul()
+    assert after_account.usage_credits_micros == account.usage_credits_micros + 35 * 10_000 + 500_000
+    with db.reading() as s:
+        assert len(s.exec(select(UsageRecord).where(UsageRecord.call_id.like("burst-%"))).all()) == 36
+        assert ledger.ledger_sums(s, account.id) == ledger.balances(s, account.id)

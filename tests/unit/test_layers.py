@@ -20,7 +20,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "zenmux_refunds"
 LAYERS = ("base", "providers", "services", "top")
 BASE = {"domain", "i18n", "models", "db", "config", "clock", "http_body", "session_cookie",
         "log_safety", "http_security", "metrics", "logs"}
-TOP = {"ui", "api", "auth_api", "worker", "zenmux_refunds", "__main__", "ops_api"}
+TOP = {"ui", "api", "auth_api", "worker", "usage_consumer", "zenmux_refunds", "__main__",
+       "ops_api"}
 
 
 def _module_name(path: Path) -> str:

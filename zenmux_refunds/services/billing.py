@@ -202,7 +202,8 @@ def preview(account_id: int, kind: OrderKind, order_id: int, *,
         account = s.get(Account, account_id)
         now = clock.now(s)
         view = quotes.quote_order(s, account, kind, order_id, now)
-        plan = s.get(CurrentPlan, account_id)
+        # the plan shows only in a subscription's preview
+        plan = s.get(CurrentPlan, account_id) if kind == OrderKind.SUBSCRIPTION else None
     d, q, order = view.decision, view.decision.quote, view.order
     lang = locale.lang
 

@@ -28,6 +28,7 @@ from zenmux_refunds.models import (
     Refund,
     SubscriptionPayment,
     TopupOrder,
+    Wallet,
 )
 from zenmux_refunds.services import ledger, usage
 
@@ -58,6 +59,11 @@ class OrderQuote:
     decision: policy.Decision
     forfeits: Forfeits | None
     latest_refund: Refund | None
+    # the wallet row read for a top-up quote (None otherwise, or when there is none).
+    # Holding it keeps it in the session, so an approval's ledger posts in the same
+    # transaction get it from the identity map instead of reading it again.
+    wallet: Wallet | None = None
+    discount_grant: Grant | None = None  # the order's Discount bonus grant, if any
 
 
 def order_refunds(session: Session, kind: str, order_id: int) -> list[Refund]:
@@ -75,8 +81,12 @@ def find_order(session: Session, account: Account, kind: str, order_id: int):
 
 
 def facts_for(session: Session, account: Account, kind: str, order, *,
-              via_support: bool = False) -> policy.OrderFacts:
-    refunds = order_refunds(session, kind, order.id)
+              via_support: bool = False, refunds: list[Refund] | None = None,
+              balances: ledger.Balances | None = None) -> policy.OrderFacts:
+    """The order's facts for the policy. ``refunds`` (the order's refunds) and
+    ``balances`` (the account's wallet): when the caller has just read them."""
+    if refunds is None:
+        refunds = order_refunds(session, kind, order.id)
     # A refund the provider paid after we had closed it (Canceled/Failed, flagged
     # "paid_after_close") is money out: it counts as refunded, resolved or not.
     paid = [r for r in refunds
@@ -96,28 +106,41 @@ def facts_for(session: Session, account: Account, kind: str, order, *,
     return policy.OrderFacts(
         kind=TOPUP, channel=order.channel,
         usage_micros=max(usage.since_topup(account, order), 0),
-        topup_balance_micros=ledger.balances(session, account.id).topup_micros,
+        topup_balance_micros=(balances or ledger.balances(session, account.id)).topup_micros,
         charged_currency=order.charged_currency, charged_minor=order.charged_minor,
         via_support=via_support, **common,
     )
 
 
-def discount_left(session: Session, order: TopupOrder) -> tuple[Grant | None, int]:
+_UNREAD = object()
+
+
+def discount_left(session: Session, order: TopupOrder, *, grant=_UNREAD,
+                  balances: ledger.Balances | None = None) -> tuple[Grant | None, int]:
     """The order's Discount bonus grant and what a refund would forfeit of it now: the
-    part not yet forfeited, up to the bonus balance that is left."""
-    grant = session.exec(
-        select(Grant).where(Grant.order_id == order.id, Grant.kind == GrantKind.DISCOUNT)
-    ).first()
+    part not yet forfeited, up to the bonus balance that is left. ``grant`` (the
+    order's Discount grant or None) and ``balances``: when the caller has read them in
+    this transaction."""
+    if grant is _UNREAD:
+        grant = session.exec(
+            select(Grant).where(Grant.order_id == order.id, Grant.kind == GrantKind.DISCOUNT)
+        ).first()
     if grant is None:
         return None, 0
-    bonus_now = ledger.balances(session, order.account_id).bonus_micros
+    bonus_now = (balances or ledger.balances(session, order.account_id)).bonus_micros
     return grant, discount_forfeit(granted_micros=grant.amount_micros,
                                    forfeited_micros=grant.forfeited_micros,
                                    bonus_micros=bonus_now)
 
 
-def forfeits_for(session: Session, order: TopupOrder) -> Forfeits:
-    grant, left = discount_left(session, order)
+def forfeits_for(session: Session, order: TopupOrder, *,
+                 balances: ledger.Balances | None = None) -> Forfeits:
+    return _forfeits(session, order, balances=balances)[0]
+
+
+def _forfeits(session: Session, order: TopupOrder, *,
+              balances: ledger.Balances | None) -> tuple[Forfeits, Grant | None]:
+    grant, left = discount_left(session, order, balances=balances)
     reward = session.exec(
         select(ReferralReward).where(ReferralReward.order_id == order.id)
     ).first()
@@ -127,7 +150,7 @@ def forfeits_for(session: Session, order: TopupOrder) -> Forfeits:
         discount_left_micros=left,
         reward_status=reward.status if revocable else None,
         reward_micros=reward.amount_micros if revocable else 0,
-    )
+    ), grant
 
 
 def quote_order(session: Session, account: Account, kind: str, order_id: int,
@@ -140,15 +163,25 @@ def quote_order(session: Session, account: Account, kind: str, order_id: int,
     # Re-read the account: its running usage totals are what the quote subtracts from.
     account = session.get(Account, account.id)
     order = find_order(session, account, kind, order_id)
-    decision = policy.evaluate(facts_for(session, account, kind, order, via_support=via_support),
-                               now=now, fee_percent=settings().fee_percent)
+    # Each row is read once (the order's refunds, the wallet): the facts, the forfeits
+    # and the latest refund all come from the same reads.
     refunds = order_refunds(session, kind, order.id)
+    wallet = session.get(Wallet, account.id) if kind == TOPUP else None
+    balances = ledger.Balances(wallet.topup_micros, wallet.bonus_micros) if wallet \
+        else ledger.Balances(0, 0)
+    decision = policy.evaluate(facts_for(session, account, kind, order, via_support=via_support,
+                                         refunds=refunds, balances=balances),
+                               now=now, fee_percent=settings().fee_percent)
+    forfeits, grant = _forfeits(session, order, balances=balances) if kind == TOPUP \
+        else (None, None)
     return OrderQuote(
         kind=kind,
         order=order,
         decision=decision,
-        forfeits=forfeits_for(session, order) if kind == TOPUP else None,
+        forfeits=forfeits,
         latest_refund=refunds[-1] if refunds else None,
+        wallet=wallet,
+        discount_grant=grant,
     )
 
 

@@ -249,6 +249,7 @@ def _approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: 
             if not decision.eligible:
                 raise RefundRefused(decision.reason.value)
             q = decision.quote
+            plan = s.get(CurrentPlan, account.id) if kind == OrderKind.SUBSCRIPTION else None
             refund = Refund(
                 ref=f"RF-{secrets.token_hex(4).upper()}",
                 account_id=account.id, order_kind=kind,
@@ -260,6 +261,8 @@ def _approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: 
                 currency=q.charged_currency, final_minor=q.final_charged_minor,
                 preview_final_cents=preview_final_cents,
                 idempotency_key=f"zr_{uuid.uuid4().hex}", source=source, requested_at=now,
+                # the plan this payment gives is dropped to Free now (see _downgrade)
+                plan_restorable=plan is not None and plan.payment_id == order.id,
             )
             s.add(refund)
             s.flush()
@@ -274,9 +277,9 @@ def _approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: 
                           "paid_cents": q.paid_cents, "fee_percent": q.fee_percent,
                           "already_refunded_cents": q.already_refunded_cents})
             if kind == OrderKind.SUBSCRIPTION:
-                _downgrade(s, account.id, order, refund, now)
+                _downgrade(s, plan, order, refund, now)
             else:
-                apply_topup_effects(s, account.id, order, refund, reward, now)
+                apply_topup_effects(s, account.id, order, refund, reward, now, view)
             if retried is not None:
                 audit(s, refund, actor=actor, action="retry_of", at=now,
                       detail=f"retry of {retried.ref}")
@@ -332,27 +335,30 @@ def retry(failed_id: int, *, actor: str, dispatch: Dispatch = send_now) -> Appro
         retry_of=failed.id, dispatch=dispatch)
 
 
-def _downgrade(s: Session, account_id: int, order: SubscriptionPayment, refund: Refund,
-               now: datetime) -> None:
-    plan = s.get(CurrentPlan, account_id)
+def _downgrade(s: Session, plan: CurrentPlan | None, order: SubscriptionPayment,
+               refund: Refund, now: datetime) -> None:
+    """Drop the plan this payment gives to Free. ``plan``: the account's CurrentPlan,
+    read under the lock before the refund was written (which then was written with
+    ``plan_restorable`` already set: one UPDATE fewer)."""
     if plan is not None and plan.payment_id == order.id:
         plan.plan, plan.payment_id, plan.updated_at = "Free", None, now
         s.add(plan)
-        refund.plan_restorable = True
-        s.add(refund)
         audit(s, refund, actor="system", action="plan_downgraded", at=now,
               detail=f"{order.plan} -> Free")
 
 
 def apply_topup_effects(s: Session, account_id: int, order: TopupOrder, refund: Refund,
-                        reward: ReferralReward | None, now: datetime) -> None:
+                        reward: ReferralReward | None, now: datetime,
+                        view: quotes.OrderQuote | None = None) -> None:
     """Debit the refundable amount, forfeit the order's Discount bonus (up to what is
-    left), revoke its referral reward (clawing back a granted one)."""
+    left), revoke its referral reward (clawing back a granted one). ``view``: the quote
+    read under the same lock, whose Discount grant is then not read again."""
     ledger.post(s, account_id=account_id, bucket=ledger.TOPUP,
                 amount_micros=-money.cents_to_micros(refund.gross_cents), kind=LedgerKind.REFUND,
                 at=now, description=f"Refund {refund.ref} of {order.ref}",
                 order_id=order.id, refund_id=refund.id)
-    grant, left = quotes.discount_left(s, order)
+    grant, left = (quotes.discount_left(s, order) if view is None
+                   else quotes.discount_left(s, order, grant=view.discount_grant))
     if grant is not None:
         if left > 0:
             ledger.post(s, account_id=account_id, bucket=ledger.BONUS, amount_micros=-left,
