@@ -80,3 +80,19 @@ def sign_in_as(page: Page, persona: str) -> None:
     page.locator(f"#persona-{persona}").click()
     page.wait_for_url(HOME_AFTER_SIGN_IN)
     expect(page.locator("#account-name")).not_to_have_text("")
+
+
+def check_page(page: Page, name: str, failures: list[str]) -> None:
+    """Collect what is wrong with the page as it is now (so that one run lists every
+    page): a sideways scroll, and axe-core's critical and serious violations; keep its
+    screenshot as ``{name}-{width}``."""
+    from tests.support import axe
+
+    page.wait_for_timeout(300)  # fonts and layout settle
+    scroll, inner = axe.scroll_width(page)
+    if scroll > inner:
+        failures.append(f"{name}@{inner}: scrolls sideways ({scroll} > {inner})")
+    for v in axe.blocking(page):
+        failures.append(f"{name}@{inner}: axe {v['impact']} {v['id']} ({v['help']}) "
+                        f"at {v['nodes']}")
+    shot(page, f"{name}-{inner}")

@@ -9,8 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import shot, sign_in_as
-from tests.support import axe
+from tests.browser.conftest import check_page, sign_in_as
 
 
 def _to_chinese(page: Page) -> None:
@@ -20,13 +19,7 @@ def _to_chinese(page: Page) -> None:
 
 
 def _clean(page: Page, name: str, failures: list[str]) -> None:
-    page.wait_for_timeout(300)
-    scroll, inner = axe.scroll_width(page)
-    if scroll > inner:
-        failures.append(f"{name}: scrolls sideways ({scroll} > {inner})")
-    failures.extend(f"{name}: axe {v['impact']} {v['id']} at {v['nodes']}"
-                    for v in axe.blocking(page))
-    shot(page, f"zh-{name}-{inner}")
+    check_page(page, f"zh-{name}", failures)
 
 
 @pytest.mark.parametrize("width", [390, 1400])

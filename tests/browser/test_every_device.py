@@ -10,61 +10,51 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import shot, sign_in_as
-from tests.support import axe
+from tests.browser.conftest import check_page, sign_in_as
 
 PHONE = {"width": 390, "height": 844}
 
 
-def _check(page: Page, name: str, width: int, failures: list[str]) -> None:
-    """Collect what is wrong with the page as it is now (so one run lists every page),
-    and keep its screenshot."""
-    page.wait_for_timeout(300)  # fonts and layout settle
-    scroll, inner = axe.scroll_width(page)
-    if scroll > inner:
-        failures.append(f"{name}@{width}: scrolls sideways ({scroll} > {inner})")
-    for v in axe.blocking(page):
-        failures.append(f"{name}@{width}: axe {v['impact']} {v['id']} ({v['help']}) "
-                        f"at {v['nodes']}")
-    shot(page, f"device-{name}-{width}")
+def _check(page: Page, name: str, failures: list[str]) -> None:
+    check_page(page, f"device-{name}", failures)
 
 
-def _customer_walk(page: Page, width: int, failures: list[str]) -> None:
+def _customer_walk(page: Page, failures: list[str]) -> None:
     page.goto("/policy")
     expect(page.locator("#policy-cases")).to_be_visible()
-    _check(page, "policy-visitor", width, failures)
+    _check(page, "policy-visitor", failures)
     page.goto("/sign-in")
     expect(page.locator("#persona-alice")).to_be_visible()
-    _check(page, "sign-in", width, failures)
+    _check(page, "sign-in", failures)
     sign_in_as(page, "alice")
     expect(page.locator("#refund-SUB-1002")).to_be_enabled()
-    _check(page, "subscription", width, failures)
+    _check(page, "subscription", failures)
     page.locator("#refund-SUB-1002").click()
     expect(page.locator("#final-amount")).to_have_text("$15.71")
-    _check(page, "dialog-preview", width, failures)
+    _check(page, "dialog-preview", failures)
     page.locator("#submit-refund").click()
     expect(page.locator("#confirm-refund")).to_be_visible()
-    _check(page, "dialog-confirm", width, failures)
+    _check(page, "dialog-confirm", failures)
     page.locator("#confirm-refund").click()
     expect(page.locator("#refund-status")).to_have_text("Refunding")
-    _check(page, "dialog-status", width, failures)
+    _check(page, "dialog-status", failures)
     page.locator("#close-dialog").click()
     page.locator(".refund-record button").first.click()
     expect(page.locator("#refund-timeline .timeline-event").first).to_be_visible()
-    _check(page, "timeline", width, failures)
+    _check(page, "timeline", failures)
     page.locator("#close-timeline").click()
     for route, ready in (("/credits", "#balance-total"), ("/request", "#req-contact"),
                          ("/mailbox", "#mailbox-list, #mailbox-empty")):
         page.goto(route)
         expect(page.locator(ready).first).to_be_visible()
-        _check(page, route.strip("/"), width, failures)
+        _check(page, route.strip("/"), failures)
 
 
 @pytest.mark.parametrize("width", [390, 1400])
 def test_every_page_and_dialog_step_fits_and_is_axe_clean(page: Page, width: int):
     page.set_viewport_size({"width": width, "height": 844})
     failures: list[str] = []
-    _customer_walk(page, width, failures)
+    _customer_walk(page, failures)
     assert failures == []
 
 
@@ -79,17 +69,17 @@ def test_a_customer_with_top_ups_and_support_fit_a_phone(page: Page, browser, ap
     first = page.locator(".tx-order").first
     assert first.evaluate("e => getComputedStyle(e).display") == "block"
     expect(first.locator("td[data-label='Amount']")).to_be_visible()
-    _check(page, "credits-top-ups", 390, failures)
+    _check(page, "credits-top-ups", failures)
     page.locator(".tx-order button[id^='refund-']:not([aria-disabled])").first.click()
     expect(page.locator("#final-amount")).to_be_visible()
-    _check(page, "dialog-top-up-preview", 390, failures)
+    _check(page, "dialog-top-up-preview", failures)
 
     support = browser.new_context(viewport=PHONE, base_url=app_server.base_url)
     try:
         console = support.new_page()
         sign_in_as(console, "sam")
         expect(console.locator("[id^='support-refund-']").first).to_be_visible()
-        _check(console, "support", 390, failures)
+        _check(console, "support", failures)
     finally:
         support.close()
     assert failures == []
@@ -102,7 +92,7 @@ def test_a_tablet_width_fits(page: Page):
     for route, ready in (("/subscription", "#current-plan"), ("/credits", ".tx-order")):
         page.goto(route)
         expect(page.locator(ready).first).to_be_visible()
-        _check(page, route.strip("/"), 768, failures)
+        _check(page, route.strip("/"), failures)
     assert failures == []
 
 
