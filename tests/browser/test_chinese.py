@@ -68,6 +68,10 @@ def test_the_refund_dialog_in_chinese(page: Page, width: int):
         expect(page.locator(ready).first).to_be_visible()
         expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
         _clean(page, route.strip("/"), failures)
+        if route == "/request":
+            # a field's error is in Chinese too, tied to its field
+            page.locator("#req-submit").click()
+            expect(page.locator("#req-error")).to_contain_text("请使用 YYYY-MM-DD HH:mm 格式")
     expect(page.locator("#policy-cases")).to_contain_text("退款期限已过")
     assert failures == []
 

@@ -54,11 +54,16 @@ _MINUTE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}", re.ASCII)
 
 
 class RequestError(ValueError):
-    """A request the form must refuse; ``field`` names the input."""
+    """A request the form must refuse; ``field`` names the input. ``problem`` is a
+    catalog msgid whose ``{placeholders}`` ``values`` fill: ``str()`` is the English,
+    :meth:`in_language` the customer's."""
 
-    def __init__(self, field: str, problem: str):
-        self.field = field
-        super().__init__(f"{field}: {problem}")
+    def __init__(self, field: str, problem: str, **values: object):
+        self.field, self.problem, self.values = field, problem, values
+        super().__init__(f"{field}: {problem.format(**values)}")
+
+    def in_language(self, lang: str) -> str:
+        return f"{gettext(self.field, lang)}: {translate(self.problem, lang, **self.values)}"
 
 
 WHEN = "Purchase date and time"
@@ -78,7 +83,7 @@ def parse_purchase_time(text: str) -> datetime:
     try:
         at = datetime.strptime(raw, "%Y-%m-%d %H:%M").replace(tzinfo=timezone.utc)
     except ValueError:
-        raise RequestError(WHEN, f"{raw} is not a real date and time") from None
+        raise RequestError(WHEN, "{raw} is not a real date and time", raw=raw) from None
     if at < EARLIEST_PURCHASE:
         raise RequestError(WHEN, "must be on or after 2020-01-01 00:00")
     return at
@@ -90,17 +95,17 @@ def _usd(text: str, field: str, *, limit_cents: int, example: str,
     two decimals, greater than zero (or zero, if allowed) and at most ``limit_cents``."""
     raw = (text or "").strip(" ")
     if len(raw) > _MAX_NUMBER_TEXT:
-        raise RequestError(field, f"at most {money.format_usd(limit_cents)}")
+        raise RequestError(field, "at most {amount}", amount=money.format_usd(limit_cents))
     try:
         cents = money.parse_money(raw.removeprefix("$").replace(",", ""), places=2,
                                   field=field)
     except money.MoneyError:
-        raise RequestError(field, f"enter an amount in USD with digits 0-9, e.g. {example}") \
-            from None
+        raise RequestError(field, "enter an amount in USD with digits 0-9, e.g. {example}",
+                           example=example) from None
     if cents < 0 or (cents == 0 and not allow_zero):
         raise RequestError(field, "must be greater than zero")
     if cents > limit_cents:
-        raise RequestError(field, f"at most {money.format_usd(limit_cents)}")
+        raise RequestError(field, "at most {amount}", amount=money.format_usd(limit_cents))
     return cents
 
 
@@ -149,14 +154,14 @@ def file_request(account_id: int, *, contact: str, purchase_at: str, amount: str
     contact = (contact or "").strip()
     reason = (reason or "").strip()
     if len(contact) > MAX_CONTACT:
-        raise RequestError(CONTACT, f"at most {MAX_CONTACT} characters")
+        raise RequestError(CONTACT, "at most {count} characters", count=MAX_CONTACT)
     at = parse_purchase_time(purchase_at)
     amount_cents = parse_amount(amount)
     balance = parse_balance(unused_balance)
     if not reason:
         raise RequestError(REASON, "tell us why you are asking for a refund")
     if len(reason) > MAX_REASON:
-        raise RequestError(REASON, f"at most {MAX_REASON} characters")
+        raise RequestError(REASON, "at most {count} characters", count=MAX_REASON)
     with db.transaction() as s:
         # under the account's lock: two identical submissions at once file one request
         ledger.lock_account(s, account_id)
@@ -174,7 +179,8 @@ def file_request(account_id: int, *, contact: str, purchase_at: str, amount: str
             EmailRequest.purchase_at == at, EmailRequest.amount_cents == amount_cents)).first()
         if same is not None:
             raise RequestError(ORDER if order is not None else WHEN,
-                               f"You already asked for this order: {same} is still pending")
+                               "You already asked for this order: {ref} is still pending",
+                               ref=same)
         row = EmailRequest(
             ref=f"REQ-{secrets.token_hex(3).upper()}", account_id=account.id, contact=contact,
             purchase_at=at, amount_cents=amount_cents,

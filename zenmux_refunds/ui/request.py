@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from zenmux_refunds.config import SUPPORT_EMAIL
-from zenmux_refunds.domain.money import format_instant
+from zenmux_refunds.i18n import format_instant, translate
 from zenmux_refunds.services import requests
 from zenmux_refunds.services.views import OrderChoice, RequestRow
 from zenmux_refunds.ui.auth_state import AuthState
@@ -90,15 +90,19 @@ class RequestState(AuthState):
         try:
             filed = requests.file_request(account.id, **values)
         except requests.RequestError as exc:
-            self.error, self.error_field, self.filed = self.say(str(exc)), exc.field, ""
+            self.error, self.error_field, self.filed = exc.in_language(self.lang), exc.field, ""
             self.error_elsewhere = exc.field not in FIELDS
             return
         self.error, self.error_field, self.error_elsewhere = "", "", False
-        self.filed = (f"Request {filed.ref} recorded. Review due by "
-                      f"{format_instant(filed.review_due_at)}"
-                      + (f" (order {filed.matched_order})." if filed.matched_order else
-                         " — no order matched that date, time and amount; support will "
-                         "contact you."))
+        locale = self.locale()
+        due = format_instant(filed.review_due_at, locale.lang, locale.tz)
+        self.filed = (
+            translate("Request {ref} recorded. Review due by {due} (order {order}).",
+                      locale.lang, ref=filed.ref, due=due, order=filed.matched_order)
+            if filed.matched_order else
+            translate("Request {ref} recorded. Review due by {due} — no order matched that "
+                      "date, time and amount; support will contact you.", locale.lang,
+                      ref=filed.ref, due=due))
         self.my_requests = requests.my_requests(account.id, locale=self.locale())
 
 

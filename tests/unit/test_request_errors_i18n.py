@@ -1,0 +1,46 @@
+"""The request form's field errors in the customer's language (issue 12 item 3): each
+problem is a catalog msgid, filled after translation, and 简体中文 has every one."""
+
+from __future__ import annotations
+
+import pytest
+
+from zenmux_refunds import i18n
+from zenmux_refunds.services import requests
+
+
+@pytest.mark.parametrize("call, field", [
+    (lambda: requests.parse_purchase_time("26/11/2026"), requests.WHEN),
+    (lambda: requests.parse_purchase_time("2026-02-30 10:00"), requests.WHEN),
+    (lambda: requests.parse_purchase_time("2019-12-31 23:59"), requests.WHEN),
+    (lambda: requests.parse_amount("ten"), requests.AMOUNT),
+    (lambda: requests.parse_amount("0"), requests.AMOUNT),
+    (lambda: requests.parse_amount("99999999"), requests.AMOUNT),
+])
+def test_each_field_error_reads_in_both_languages(call, field):
+    with pytest.raises(requests.RequestError) as caught:
+        call()
+    error = caught.value
+    assert error.field == field
+    # English is what it always said
+    assert error.in_language("en") == str(error)
+    assert str(error).startswith(f"{field}: ")
+    # Chinese: the field and the problem both translated, the values kept
+    assert i18n.missing([error.field, error.problem]) == []
+    chinese = error.in_language("zh-CN")
+    assert chinese.startswith(i18n.gettext(field, "zh-CN") + ": ")
+    assert chinese != str(error)
+    for value in error.values.values():
+        assert str(value) in chinese
+
+
+def test_every_problem_the_service_raises_is_in_the_catalog():
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(requests))
+    problems = [node.args[1].value for node in ast.walk(tree)
+                if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "RequestError"
+                and len(node.args) > 1 and isinstance(node.args[1], ast.Constant)]
+    assert len(problems) >= 10
+    assert i18n.missing(problems) == []
