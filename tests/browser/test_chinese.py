@@ -26,7 +26,13 @@ def _clean(page: Page, name: str, failures: list[str]) -> None:
 def test_the_refund_dialog_in_chinese(page: Page, width: int):
     page.set_viewport_size({"width": width, "height": 900})
     failures: list[str] = []
+    # a visitor switches on the sign-in page (for as long as the tab lives)
+    page.goto("/sign-in")
+    _to_chinese(page)
+    expect(page.get_by_role("button", name="登录", exact=True)).to_be_visible()
+    _clean(page, "sign-in", failures)
     sign_in_as(page, "alice")
+    # signed in, the account's own language applies (English until it is changed)
     expect(page.locator("html")).to_have_attribute("lang", "en")
     _to_chinese(page)
     expect(page.get_by_role("heading", name="订阅管理")).to_be_visible()
