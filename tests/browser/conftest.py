@@ -82,10 +82,12 @@ def sign_in_as(page: Page, persona: str) -> None:
     expect(page.locator("#account-name")).not_to_have_text("")
 
 
-def check_page(page: Page, name: str, failures: list[str]) -> None:
+def check_page(page: Page, name: str, failures: list[str],
+               also_at: tuple[int, ...] = ()) -> None:
     """Collect what is wrong with the page as it is now (so that one run lists every
     page): a sideways scroll, and axe-core's critical and serious violations; keep its
-    screenshot as ``{name}-{width}``."""
+    screenshot as ``{name}-{width}``. ``also_at``: other widths the same page is looked
+    at (no reload): its sideways scroll checked and its screenshot kept there too."""
     from tests.support import axe
 
     page.wait_for_timeout(300)  # fonts and layout settle
@@ -96,3 +98,13 @@ def check_page(page: Page, name: str, failures: list[str]) -> None:
         failures.append(f"{name}@{inner}: axe {v['impact']} {v['id']} ({v['help']}) "
                         f"at {v['nodes']}")
     shot(page, f"{name}-{inner}")
+    if also_at:
+        size = page.viewport_size
+        for width in also_at:
+            page.set_viewport_size({"width": width, "height": size["height"]})
+            page.wait_for_timeout(300)
+            scroll, inner = axe.scroll_width(page)
+            if scroll > inner:
+                failures.append(f"{name}@{inner}: scrolls sideways ({scroll} > {inner})")
+            shot(page, f"{name}-{inner}")
+        page.set_viewport_size(size)
