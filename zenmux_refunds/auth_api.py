@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from zenmux_refunds.config import settings
 from zenmux_refunds.http_body import read_limited
+from zenmux_refunds.i18n import DEFAULT_LANGUAGE, gettext, translate
 from zenmux_refunds.services import auth
 from zenmux_refunds.session_cookie import cookie_name, token_from_cookie_header
 
@@ -168,11 +169,15 @@ MESSAGES = {
 }
 
 
-def message_for(code: str, minutes: str = "") -> str:
+def message_for(code: str, minutes: str = "", lang: str = DEFAULT_LANGUAGE) -> str:
+    """The sign-in page's words for a refusal code, in ``lang``."""
     if code == "locked":
         n = int(minutes) if minutes.isascii() and minutes.isdigit() and len(minutes) < 5 else 15
-        return str(auth.SignInLocked(max(n, 1)))
-    return MESSAGES.get(code, "")
+        n = max(n, 1)
+        template = ("Too many sign-in attempts — try again in {minutes} minute." if n == 1 else
+                    "Too many sign-in attempts — try again in {minutes} minutes.")
+        return translate(template, lang, minutes=n)
+    return gettext(MESSAGES[code], lang) if code in MESSAGES else ""
 
 
 def routes() -> list[Route]:

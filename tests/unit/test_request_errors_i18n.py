@@ -44,3 +44,20 @@ def test_every_problem_the_service_raises_is_in_the_catalog():
                 and len(node.args) > 1 and isinstance(node.args[1], ast.Constant)]
     assert len(problems) >= 10
     assert i18n.missing(problems) == []
+
+
+def test_the_sign_in_refusals_read_in_both_languages():
+    from zenmux_refunds import auth_api
+    from zenmux_refunds.services import auth
+
+    # English is what the throttle itself says
+    assert auth_api.message_for("locked", "15") == str(auth.SignInLocked(15))
+    assert auth_api.message_for("locked", "1") == str(auth.SignInLocked(1))
+    assert auth_api.message_for("wrong") == "Wrong e-mail or password."
+    assert auth_api.message_for("no-such-code") == ""
+    # 简体中文, the minutes kept; a forged minutes value falls back to 15
+    assert auth_api.message_for("locked", "15", "zh-CN") == "登录尝试次数过多——请在 15 分钟后重试。"
+    assert "15" in auth_api.message_for("locked", "<script>", "zh-CN")
+    for code in auth_api.MESSAGES:
+        chinese = auth_api.message_for(code, "", "zh-CN")
+        assert chinese and chinese != auth_api.MESSAGES[code]

@@ -25,8 +25,8 @@ class SignInState(AuthState):
         if self.signed_in_account() is not None:
             return rx.redirect(HOME_ROUTE)
         query = self.router.url.query_parameters
-        self.error = self.say(auth_api.message_for(str(query.get("error", "")),
-                                                   str(query.get("minutes", ""))))
+        self.error = auth_api.message_for(str(query.get("error", "")),
+                                          str(query.get("minutes", "")), self.lang)
         self.personas = [{"ref": a.ref, "name": a.name, "email": a.email, "role": a.role}
                          for a in auth.demo_personas()]
 
