@@ -115,3 +115,10 @@ def assert_ledger_balances() -> None:
     with db.reading() as s:
         for account in s.exec(select(Account)).all():
             assert ledger.balances(s, account.id) == ledger.ledger_sums(s, account.id), account.ref
+
+
+def nothing_written(url: str) -> bool:
+    """No row in any table: on SQLite not even a table (nothing migrated); on PostgreSQL
+    the test database is a copy of a migrated template, so its tables are empty."""
+    empty = None if url.startswith("sqlite") else 0
+    return all(n == empty for n in table_counts(url).values())

@@ -12,6 +12,7 @@ from tests.integration._helpers import (
     PROJECT_ROOT,
     assert_no_rows,
     example_data,
+    nothing_written,
     table_counts,
 )
 
@@ -58,7 +59,7 @@ def test_scenario_check_validates_without_writing(database_url, tmp_path):
     ok = _run(database_url, "scenario", "check", str(EXAMPLE_SCENARIO))
     assert ok.returncode == 0, ok.stderr
     assert "valid" in ok.stdout and "8 accounts" in ok.stdout
-    assert all(n is None for n in table_counts(database_url).values())
+    assert nothing_written(database_url)
 
     broken = example_data()
     broken["accounts"][3]["topups"][0]["paid_at"] = "2026-11-24T10:00:00"  # no zone
@@ -67,7 +68,7 @@ def test_scenario_check_validates_without_writing(database_url, tmp_path):
     bad = _run(database_url, "scenario", "check", str(path))
     assert bad.returncode == 2
     assert "accounts[3].topups[0].paid_at" in bad.stderr
-    assert all(n is None for n in table_counts(database_url).values())
+    assert nothing_written(database_url)
 
 
 def test_invalid_json_gives_line_and_column(database_url, tmp_path):

@@ -18,6 +18,7 @@ from tests.integration._helpers import (
     account,
     assert_no_rows,
     example_data,
+    nothing_written,
     person,
     table_counts,
 )
@@ -166,7 +167,7 @@ def test_parse_alone_validates_the_example_without_a_database(database_url):
     assert format_instant(parsed.now) == "2026-11-26 12:00 UTC"
     assert [a.ref for a in parsed.accounts] == [
         "alice", "gary", "hana", "paul", "rita", "ivan", "fiona", "sam"]
-    assert all(n is None for n in table_counts(database_url).values())
+    assert nothing_written(database_url)
 
 
 # ------------------------------------------------------------- all or nothing
