@@ -15,7 +15,7 @@ from zenmux_refunds.i18n import LANGUAGES
 from zenmux_refunds.services import auth, demo, scenarios, usage
 from zenmux_refunds.ui.native_form import native_form
 from zenmux_refunds.ui.auth_state import SIGN_IN_ROUTE, AuthState
-from zenmux_refunds.ui.i18n import t, tf, tv
+from zenmux_refunds.ui.i18n import t, tf
 
 log = logging.getLogger(__name__)
 
