@@ -29,6 +29,35 @@ def _pg_url(admin_url: str, database: str) -> str:
     return url.set(database=database).render_as_string(hide_password=False)
 
 
+_simulation_lines: list[dict] = []
+
+
+def pytest_runtest_logreport(report):
+    """Collect the simulation's summaries (``user_properties``: they reach this process
+    from pytest-xdist's workers too)."""
+    if report.when == "call":
+        _simulation_lines.extend(v for k, v in report.user_properties if k == "simulation")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print what the simulation checked: each test's line and each backend's total."""
+    if not _simulation_lines:
+        return
+    from tests.support.simulation import Stats
+
+    terminalreporter.section("simulation")
+    totals: dict[str, Stats] = {}
+    for rec in _simulation_lines:
+        stats = Stats(seeds=rec["seeds"], steps=rec["steps"], checks=rec["checks"],
+                      seconds=rec["seconds"])
+        terminalreporter.write_line(f"{stats.line(rec['backend'])} [{rec['mode']}]")
+        if rec["report"]:
+            terminalreporter.write_line(rec["report"])
+        totals.setdefault(rec["backend"], Stats()).merge(stats)
+    for backend, total in sorted(totals.items()):
+        terminalreporter.write_line(f"{total.line(backend)} [all]")
+
+
 @pytest.fixture(autouse=True)
 def _fresh_sign_in_throttle():
     """Each test starts with no sign-in failures counted (the throttle is per process)."""

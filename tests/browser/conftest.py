@@ -16,10 +16,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.support.appserver import EXAMPLE_NOW, USAGE_TOKEN, AppServer, running_app  # noqa: F401
+from tests.support.appserver import (  # noqa: F401
+    EXAMPLE_NOW, USAGE_TOKEN, AppServer, production_shape, running_app)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "screenshots"
+# the production shape's pass runs beside the SQLite one: its screenshots go elsewhere
+ARTIFACTS = PROJECT_ROOT / "test-artifacts" / (
+    "screenshots-production" if production_shape() else "screenshots")
 CHROMIUM = os.environ.get("ZENMUX_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -22,7 +22,6 @@ DETERMINISTIC_SEEDS = simulation.parse_seeds(os.environ.get("ZENMUX_SIM_SEEDS", 
 THREADED_SEEDS = [1001, 1002]
 THREADS = 3
 STEPS = int(os.environ.get("ZENMUX_SIM_STEPS", "150"))
-_totals: dict[str, simulation.Stats] = {}  # per backend, for the summary line
 
 
 def _backend(url: str) -> str:
@@ -46,24 +45,21 @@ def _run(seeds: list[int], *, threads: int, url: str, monkeypatch) -> simulation
     return total
 
 
-def _announce(capsys, stats: simulation.Stats, url: str, mode: str) -> None:
-    """The summary lines, on the terminal even without -s: this test's, and the
-    backend's so far (deterministic and threaded seeds together)."""
+def _announce(request, stats: simulation.Stats, url: str, mode: str) -> None:
+    """This test's summary line, printed at the end of the run even without -s and from
+    pytest-xdist's workers (``tests/conftest.py`` prints what tests record as
+    ``simulation`` properties, with each backend's total)."""
     backend = _backend(url)
-    total = _totals.setdefault(backend, simulation.Stats())
-    total.merge(stats)
-    with capsys.disabled():
-        print(f"\n{stats.line(backend)} [{mode}]")
-        if total.seeds != stats.seeds:
-            print(total.line(backend) + " [all]")
-        if os.environ.get("ZENMUX_SIM_VERBOSE"):
-            print(stats.report(backend))
+    request.node.user_properties.append(("simulation", {
+        "backend": backend, "mode": mode, "seeds": stats.seeds, "steps": stats.steps,
+        "checks": stats.checks, "seconds": stats.seconds,
+        "report": stats.report(backend) if os.environ.get("ZENMUX_SIM_VERBOSE") else ""}))
 
 
 def test_deterministic_seeds_keep_every_invariant(database_url, frozen_now, monkeypatch,
-                                                  capsys):
+                                                  request):
     stats = _run(DETERMINISTIC_SEEDS, threads=1, url=database_url, monkeypatch=monkeypatch)
-    _announce(capsys, stats, database_url, "deterministic")
+    _announce(request, stats, database_url, "deterministic")
     # the seeds exercised what they are for (a regression in the generator shows here)
     assert stats.ops["approve"] and stats.ops["send_crash"] and stats.ops["webhook"]
     assert stats.outcomes["approve:approved"] and stats.outcomes["cancel:canceled"]
@@ -71,9 +67,9 @@ def test_deterministic_seeds_keep_every_invariant(database_url, frozen_now, monk
     assert stats.refusals, "no refusal at all: the simulation only walks the happy path"
 
 
-def test_threaded_seeds_keep_every_invariant(database_url, frozen_now, monkeypatch, capsys):
+def test_threaded_seeds_keep_every_invariant(database_url, frozen_now, monkeypatch, request):
     stats = _run(THREADED_SEEDS, threads=THREADS, url=database_url, monkeypatch=monkeypatch)
-    _announce(capsys, stats, database_url, f"{THREADS} threads")
+    _announce(request, stats, database_url, f"{THREADS} threads")
     assert stats.steps == STEPS * len(THREADED_SEEDS)
 
 

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from tests.support.cli_runner import CliRunner
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 METRICS_TOKEN = "browser-tests-metrics-token-0123456789"
 EXAMPLE_NOW = "2026-11-26T12:00:00Z"
@@ -46,13 +48,14 @@ class AppServer:
         self.database_url = database_url
         self.env = env
         self.log_path = log_path
+        self.runner = CliRunner(env, log_path.with_name("cli-runner.log"))
 
     def cli(self, *args: str) -> str:
-        """Run ``python -m zenmux_refunds ARGS`` against the server's database."""
-        done = subprocess.run([sys.executable, "-m", "zenmux_refunds", *args],
-                              cwd=PROJECT_ROOT, env=self.env, capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
+        """``python -m zenmux_refunds ARGS`` against the server's database, in the
+        server's environment (run by one long-lived process: see ``cli_runner``)."""
+        rc, out, err = self.runner.run(*args)
+        assert rc == 0, err
+        return out
 
     def report_usage(self, **call) -> dict:
         """POST one billed call to the running app's usage feed, as the gateway does."""
@@ -157,8 +160,12 @@ def running_app(data_dir: Path, env: dict[str, str] | None = None,
                 workdir: Path | None = None) -> Iterator[AppServer]:
     """Start ``reflex run --env prod`` with ``base_env`` updated by ``env``; stop it after.
     ``workdir``: Reflex's work directory (``.web``, ``.states``) for this server, when it
-    may run beside another build of this checkout. ``ZENMUX_TEST_SHAPE=production``:
-    the production shape (see the module's docstring)."""
+    may run beside another build of this checkout; by default ``ZENMUX_TEST_WORKDIR``
+    when set (``scripts/test`` gives each suite it runs side by side its own), else the
+    checkout's. ``ZENMUX_TEST_SHAPE=production``: the production shape (see the
+    module's docstring)."""
+    if workdir is None and os.environ.get("ZENMUX_TEST_WORKDIR", "").strip():
+        workdir = Path(os.environ["ZENMUX_TEST_WORKDIR"].strip()).resolve()
     if production_shape():
         with fresh_postgres_database() as url:
             extra = {
@@ -232,5 +239,6 @@ def _running(data_dir: Path, database_url: str, env: dict[str, str], scenario: s
             time.sleep(0.5)
         yield server
     finally:
+        server.runner.close()
         for p in (proc, *workers):
             _stop(p)
