@@ -230,3 +230,29 @@ def test_every_word_table_of_the_services_is_translated():
              *(billing.destination_label(c) for c in ("stripe", "antom"))]
     words = [w for w in words if w not in ("Stripe", "Antom")]  # names, not words
     assert missing(words) == []
+
+
+def test_a_refunding_row_waits_in_every_language_and_a_settled_one_does_not(example_db):
+    """The billing pages update by themselves while a refund is Refunding
+    (``ui/live.waits_for_background``): that reads the rows' ``waiting``, set from the
+    refund's status, not from its tag, whose words depend on the page's language."""
+    from zenmux_refunds.ui import live
+
+    approve_by_ref("paul", "TOP-3002")
+    approve_by_ref("alice", "SUB-1002")
+    for locale in (ENGLISH, ZH):
+        tx = credits.transactions(_id("paul"), locale=locale).rows
+        records = refund_record.refunds_page(_id("paul"), TOPUP, locale=locale).rows
+        subs = billing.subscription_history(_id("alice"), locale=locale).rows
+        waiting = {r.ref for r in (*tx, *records, *subs) if r.waiting}
+        assert {"TOP-3002", "SUB-1002"} <= waiting, locale
+        assert live.waits_for_background(rows=tx, records=records)
+        assert live.waits_for_background(rows=subs)
+    assert not live.waits_for_background(
+        rows=billing.subscription_history(_id("gary"), locale=ZH).rows)
+    for locale in (ENGLISH, ZH):  # fiona's refunds are Refunded and Failed: tags, no wait
+        tx = credits.transactions(_id("fiona"), locale=locale).rows
+        records = refund_record.refunds_page(_id("fiona"), TOPUP, locale=locale).rows
+        assert {r.tag for r in records} == ({"Refunded", "Refund failed"} if locale is ENGLISH
+                                            else {"已退款", "退款失败"}), locale
+        assert not live.waits_for_background(rows=tx, records=records)

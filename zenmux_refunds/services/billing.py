@@ -82,7 +82,8 @@ def status_tag(refund: Refund | None, locale: Locale = ENGLISH) -> StatusTag:
     shown = shown_status(refund)
     return StatusTag(tag=gettext(TAG_WORDS.get(shown, policy.STATUS_WORDS[shown].label),
                                  locale.lang),
-                     tag_color=STATUS_COLORS[shown])
+                     tag_color=STATUS_COLORS[shown],
+                     waiting=shown == RefundStatus.REFUNDING)
 
 
 def page_bounds(page: int, page_size: int) -> tuple[int, int]:
@@ -185,7 +186,7 @@ def subscription_history(account_id: int, page: int = 1, page_size: int = 10,
                 tag=tag.tag, tag_color=tag.tag_color,
                 can_refund=button.can_refund, reason=button.reason, gift=button.gift,
                 email_link=button.email_link, reason_tag=expired.tag(button),
-                date_utc=format_instant_utc(p.paid_at, lang),
+                date_utc=format_instant_utc(p.paid_at, lang), waiting=tag.waiting,
             ))
         return Page(rows, total, page, page_size)
 

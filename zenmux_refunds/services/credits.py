@@ -178,7 +178,7 @@ def _transaction_row(*, key: str, id: int, date: str, ref: str, amount: str, typ
         description=description, is_order=is_order, tag=tag.tag, tag_color=tag.tag_color,
         can_refund=button.can_refund, reason=button.reason, gift=button.gift,
         email_link=button.email_link, returned=returned, reason_tag=reason_tag,
-        date_utc=date_utc,
+        date_utc=date_utc, waiting=tag.waiting,
     )
 
 

@@ -85,7 +85,7 @@ def _row(refund: Refund, order_ref: str, locale: Locale = ENGLISH) -> RefundReco
         tag=tag.tag, tag_color=tag.tag_color,
         arrival=billing.arrival_text(refund, locale),
         receipt_url=RECEIPT_URL.format(ref=refund.ref),
-        requested_utc=format_instant_utc(refund.requested_at, lang),
+        requested_utc=format_instant_utc(refund.requested_at, lang), waiting=tag.waiting,
     )
 
 

@@ -42,6 +42,9 @@ class StatusTag:
 
     tag: str
     tag_color: str
+    # the refund is Refunding: the background pass (or a provider's verdict) may still
+    # change what the page shows; the same in every language, unlike ``tag``
+    waiting: bool = False
 
 
 NO_TAG = StatusTag(tag="", tag_color="gray")
@@ -95,6 +98,7 @@ class HistoryRow:
     # (billing.ExpiredWording); ``reason`` keeps the policy's words
     reason_tag: str = ""
     date_utc: str = ""  # ``date`` in UTC, for the hover title
+    waiting: bool = False  # StatusTag.waiting of ``tag``
 
 
 # ------------------------------------------------------------------ Credits page
@@ -141,6 +145,7 @@ class TransactionRow:
     # as on HistoryRow: the muted "Expired" of an older expired row, else ""
     reason_tag: str = ""
     date_utc: str = ""  # ``date`` in UTC, for the hover title
+    waiting: bool = False  # StatusTag.waiting of ``tag``
 
 
 @dataclass(frozen=True)
@@ -329,6 +334,7 @@ class RefundRecordRow:
     arrival: str  # "Expected between … and …" while Refunding, else ""
     receipt_url: str  # the credit note (PDF)
     requested_utc: str = ""  # ``requested`` in UTC, for the hover title
+    waiting: bool = False  # StatusTag.waiting of ``tag``
 
 
 @dataclass(frozen=True)

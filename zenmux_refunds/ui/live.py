@@ -10,21 +10,16 @@ from collections.abc import Iterable
 
 import reflex as rx
 
-from zenmux_refunds.i18n import LANGUAGES, gettext
-
 REFRESH_MS = 3000
-WAITING_TAG = "Refunding"  # views' tag of a refund the provider has not settled yet
-
-
-# the tag in each language the page may be in (the views translate it)
-WAITING_TAGS = frozenset(gettext(WAITING_TAG, lang) for lang in LANGUAGES)
 
 
 def waits_for_background(*, rows: Iterable = (), records: Iterable = (),
                          rewards: Iterable = ()) -> bool:
-    """Whether anything shown may still be changed by the background pass."""
-    return (any(getattr(r, "tag", "") in WAITING_TAGS for r in (*rows, *records))
-            or any(getattr(r, "pending", False) for r in rewards))
+    """Whether anything shown may still be changed by the background pass: a row or
+    record whose refund is Refunding (``waiting``, set from the refund's status, not
+    from its translated tag), or a referral reward still pending."""
+    return (any(r.waiting for r in (*rows, *records))
+            or any(r.pending for r in rewards))
 
 
 def refresher(waiting: rx.Var[bool], on_tick) -> rx.Component:
