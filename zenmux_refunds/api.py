@@ -4,6 +4,7 @@ hands the request to a service; nothing here changes money itself."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -109,8 +110,6 @@ class _GroupCommit:
         self._in_flight = 0
 
     async def apply(self, call: usage.Call) -> usage.Outcome:
-        import asyncio
-
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a new event loop (tests start one per client)
             self._loop, self._waiting, self._in_flight = loop, [], 0
@@ -220,8 +219,6 @@ async def receipt(request: Request) -> Response:
 
 
 async def _in_thread(fn, *args):
-    import asyncio
-
     return await asyncio.to_thread(fn, *args)
 
 

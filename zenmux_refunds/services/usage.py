@@ -7,6 +7,7 @@ usage since that payment is one subtraction, whatever the length of the history.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -457,27 +458,42 @@ def _insert_calls(s: Session, rows: list[dict]) -> dict[str, int]:
     return dict(_insert_many(s, table, rows, returning=(table.c.call_id, table.c.id)))
 
 
-def _among(s: Session, column, values: list):
-    """``column IN values``; on PostgreSQL ``column IN (SELECT unnest(<one array
-    parameter>))``, one short statement for a thousand values instead of a thousand
-    parameters. (Not ``= ANY(array)``: once the table was analyzed, PostgreSQL chose a
-    sequential scan comparing every row with every element, 1 s a batch at 30,000
-    rows; the sub-select is a semi-join on the unique index.)"""
+def _among(s: Session, column, values: list[str]):
+    """``column IN values``; on PostgreSQL ``column IN (SELECT json_array_elements_text(
+    <one JSON parameter>))``, one short statement for a thousand values instead of a
+    thousand parameters. (Not ``= ANY(array)``: once the table was analyzed, PostgreSQL
+    chose a sequential scan comparing every row with every element, 1 s a batch at
+    30,000 rows; the sub-select is a semi-join on the unique index. Not an array
+    parameter either: psycopg builds array literals in Python, element by element,
+    which took a fifth of the JetStream consumer's time; ``json.dumps`` is C.)"""
     if s.get_bind().dialect.name != "postgresql":
         return column.in_(values)
-    from sqlalchemy.dialects.postgresql import ARRAY
+    listed = sa.func.json_array_elements_text(
+        sa.cast(sa.bindparam(None, json.dumps(values), type_=sa.Text), sa.JSON))
+    return column.in_(sa.select(listed).scalar_subquery())
 
-    array = sa.cast(sa.bindparam(None, values, type_=ARRAY(column.type)), ARRAY(column.type))
-    return column.in_(sa.select(sa.func.unnest(array)).scalar_subquery())
+
+def _json_value(value):
+    """A value ``json.dumps`` does not know: an instant, in ISO 8601 with its offset."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} in a multi-row insert")
+
+
+def _json_field_type(column: sa.Column, dialect) -> str:
+    return ("timestamptz" if isinstance(column.type, sa.DateTime)
+            else column.type.compile(dialect=dialect))
 
 
 def _insert_many(s: Session, table: sa.Table, rows: list[dict], returning=()) -> list:
     """One multi-row INSERT of ``rows`` (all with the same keys).
 
-    On PostgreSQL: ``INSERT … SELECT * FROM unnest(<one array per column>)``, a
-    statement with one parameter per column whatever the number of rows (SQLAlchemy's
-    multi-row VALUES has one per value, and psycopg re-parses that long statement each
-    time). Elsewhere (SQLite, in-process): SQLAlchemy's executemany."""
+    On PostgreSQL: ``INSERT … SELECT … FROM json_to_recordset(<the rows as one JSON
+    parameter>)``, one parameter whatever the number of rows (SQLAlchemy's multi-row
+    VALUES has one per value, and psycopg re-parses that long statement each time; one
+    array per column made psycopg build the array literals in Python). An instant goes
+    as ``timestamptz`` and is stored as psycopg stores a datetime bound to the column.
+    Elsewhere (SQLite, in-process): SQLAlchemy's executemany."""
     if s.get_bind().dialect.name != "postgresql":
         stmt = sa.insert(table)
         if returning:
@@ -486,13 +502,12 @@ def _insert_many(s: Session, table: sa.Table, rows: list[dict], returning=()) ->
         return []
     dialect = s.get_bind().dialect
     names = list(rows[0])
-    columns = [table.c[name] for name in names]
-    arrays = ", ".join(f"CAST(:{name} AS {col.type.compile(dialect=dialect)}[])"
-                       for name, col in zip(names, columns))
-    sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
-           f"SELECT * FROM unnest({arrays})")
+    fields = ", ".join(f"{name} {_json_field_type(table.c[name], dialect)}" for name in names)
+    listed = ", ".join(names)
+    sql = (f"INSERT INTO {table.name} ({listed}) SELECT {listed} "
+           f"FROM json_to_recordset(CAST(:rows AS json)) AS x({fields})")
     if returning:
         sql += " RETURNING " + ", ".join(c.name for c in returning)
-    params = {name: [row[name] for row in rows] for name in names}
+    params = {"rows": json.dumps(rows, default=_json_value)}
     result = s.execute(sa.text(sql), params)
     return result.all() if returning else []
