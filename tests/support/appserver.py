@@ -242,3 +242,19 @@ def _running(data_dir: Path, database_url: str, env: dict[str, str], scenario: s
         server.runner.close()
         for p in (proc, *workers):
             _stop(p)
+        _keep_logs(data_dir, port)
+
+
+def _keep_logs(data_dir: Path, port: int) -> None:
+    """Copy the server's logs where CI keeps them (pytest's temporary directories are
+    gone after a few runs): test-artifacts/server-logs/<lane>-<port>-<name>."""
+    import shutil
+
+    lane = "production" if production_shape() else (
+        Path(os.environ["ZENMUX_TEST_WORKDIR"]).name if os.environ.get("ZENMUX_TEST_WORKDIR")
+        else "checkout")
+    kept = PROJECT_ROOT / "test-artifacts" / "server-logs"
+    kept.mkdir(parents=True, exist_ok=True)
+    for log in ("reflex.log", "worker.log", "cli-runner.log"):
+        if (data_dir / log).exists():
+            shutil.copyfile(data_dir / log, kept / f"{lane}-{port}-{log}")
