@@ -56,15 +56,22 @@ class AuthState(rx.State):
         return account
 
     def _show_account(self, account: Account | None) -> None:
+        """Show the account in the header. Only values that changed are assigned: an
+        assignment marks the var dirty even when the value is the same, and a delta
+        that carries AuthState re-renders every component that reads it in the
+        browser (every translated word reads ``lang``) — at every event otherwise."""
         if account is None:
-            self.account_name = self.account_email = self.account_role = ""
+            shown = {"account_name": "", "account_email": "", "account_role": ""}
         else:
-            self.account_name, self.account_email = account.name, account.email
-            self.account_role, self.visitor = account.role, False
             try:
-                self.lang = check_language(account.language)
+                lang = check_language(account.language)
             except LocaleError:
-                self.lang = DEFAULT_LANGUAGE
+                lang = DEFAULT_LANGUAGE
+            shown = {"account_name": account.name, "account_email": account.email,
+                     "account_role": account.role, "visitor": False, "lang": lang}
+        for name, value in shown.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
 
     def locale(self) -> Locale:
         """The language and time zone the services write this tab's words in: the
