@@ -55,6 +55,13 @@ class AuthState(rx.State):
         self._show_account(account)
         return account
 
+    def signed_in(self) -> tuple[Account, Locale] | None:
+        """``signed_in_account()`` and ``locale()`` in one read of the session, for a
+        handler that needs both (resolved now, like ``signed_in_account``)."""
+        found = preferences.signed_in(self.session_token())
+        self._show_account(found[0] if found is not None else None)
+        return found
+
     def _show_account(self, account: Account | None) -> None:
         """Show the account in the header. Only values that changed are assigned: an
         assignment marks the var dirty even when the value is the same, and a delta
