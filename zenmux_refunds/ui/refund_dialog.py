@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 
 import reflex as rx
 
@@ -45,6 +46,32 @@ IN_FLIGHT_NOTICE = (
     "the actual settled amount prevails."
 )
 ORDER_NOT_FOUND = "Order not found."
+
+
+class _SendWhenShown:
+    """``confirm``'s dispatch: ``refunds.send_soon``, held from the commit until the
+    status has been sent to the browser (``release``). Once released (the status shown,
+    or the task ended any other way, cancelled included), an approval that commits
+    later is sent at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: list[int] = []
+        self._released = False
+
+    def __call__(self, refund_id: int) -> None:  # the approval's thread, after the commit
+        with self._lock:
+            if not self._released:
+                self._held.append(refund_id)
+                return
+        refunds.send_soon(refund_id)
+
+    def release(self) -> None:
+        with self._lock:
+            self._released = True
+            held, self._held = self._held, []
+        for refund_id in held:
+            refunds.send_soon(refund_id)
 
 
 def _valid_order(kind, order_id) -> bool:
@@ -209,13 +236,15 @@ class RefundDialogState(AuthState):
     @rx.event(background=True)
     async def confirm(self):
         """The second confirmation: the server approves (or refuses) the refund and
-        hands it to the provider after the commit (``refunds.request_refund`` with
+        hands it to the provider after the commit (``refunds.request_refund``, then
         ``send_soon``); the dialog shows the status, which the browser then polls.
         Bounded work: it ends when the approval returns.
 
         The status is shown from the approval's own row (no read back); the session
-        is checked again with its Locale in one read. The host page's rows reload
-        after."""
+        is checked again with its Locale in one read. The refund is handed to the
+        sender pool only once that status is out (``_SendWhenShown``): the sender's
+        work (a provider call, its transaction) would otherwise hold the interpreter
+        while the customer waits for "Refunding". The host page's rows reload after."""
         async with self:
             if self.busy or self.step != CONFIRM or not self.open:
                 return
@@ -227,27 +256,31 @@ class RefundDialogState(AuthState):
             account, locale = found
             self.busy, self.error = True, ""
             kind, order_id, preview_cents = self._kind, self._order_id, self._final_cents
+        dispatch = _SendWhenShown()
         try:
-            approved = await asyncio.to_thread(
-                refunds.request_refund, account_id=account.id, kind=kind, order_id=order_id,
-                preview_final_cents=preview_cents, actor=account.email,
-                dispatch=refunds.send_soon)
-        except (refunds.RefundRefused, quotes.NotYourOrder) as exc:
+            try:
+                approved = await asyncio.to_thread(
+                    refunds.request_refund, account_id=account.id, kind=kind,
+                    order_id=order_id, preview_final_cents=preview_cents,
+                    actor=account.email, dispatch=dispatch)
+            except (refunds.RefundRefused, quotes.NotYourOrder) as exc:
+                async with self:
+                    self.busy, self.step = False, PREVIEW
+                    self.error = self.say(str(exc) if isinstance(exc, refunds.RefundRefused)
+                                          else ORDER_NOT_FOUND)
+                    try:
+                        self._load_preview(account.id, locale)
+                    except quotes.NotYourOrder:
+                        self.open = False
+                return
             async with self:
-                self.busy, self.step = False, PREVIEW
-                self.error = self.say(str(exc) if isinstance(exc, refunds.RefundRefused)
-                                      else ORDER_NOT_FOUND)
-                try:
-                    self._load_preview(account.id, locale)
-                except quotes.NotYourOrder:
-                    self.open = False
-            return
-        async with self:
-            locale = self._still_signed_in(account.id)
-            if locale is None:
-                return  # signed out meanwhile: the tab's states were reset, show nothing
-            self._refund_id, self.step, self.busy = approved.refund_id, STATUS, False
-            self._show_status(billing.status_view(approved.refund, locale))
+                locale = self._still_signed_in(account.id)
+                if locale is None:
+                    return  # signed out meanwhile: the tab's states were reset, show nothing
+                self._refund_id, self.step, self.busy = approved.refund_id, STATUS, False
+                self._show_status(billing.status_view(approved.refund, locale))
+        finally:
+            dispatch.release()  # whatever happened to the tab meanwhile
         yield self._refresh_page()
 
     def _still_signed_in(self, account_id: int) -> Locale | None:
