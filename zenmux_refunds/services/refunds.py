@@ -245,7 +245,7 @@ def _approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: 
             now = clock.now(s)
             retried = _check_retry(s, retry_of, account_id, kind, order_id)
             view = quotes.quote_order(s, account, kind, order_id, window_at or now,
-                                      via_support=via_support)
+                                      via_support=via_support, reward=reward)
             decision, order = view.decision, view.order
             if order is not None:
                 refs["order_ref"] = order.ref
@@ -286,7 +286,7 @@ def _approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: 
             if retried is not None:
                 audit(s, refund, actor=actor, action="retry_of", at=now,
                       detail=f"retry of {retried.ref}")
-            mail.refund_approved(s, refund)  # the outbox: sent only if this commits
+            mail.refund_approved(s, refund, now=now)  # the outbox: sent only if this commits
             if within is not None:
                 within(s, refund, now)
             return Approved(refund.id, refund.ref, preview_final_cents, q, kind, refund)
