@@ -2,7 +2,7 @@
 Reflex floor (one button whose handler writes one SQLite row and shows "Written N").
 
     .venv/bin/python benchmarks/confirm_latency.py [--runs 15] [--orders SUB-1002,TOP-3001]
-                                                   [--ports 3400-3499]
+                                                   [--ports 3400-3499] [--baseline DIR]
 
 Starts two production builds (``reflex run --env prod``), each on a free port of
 ``--ports`` and in a Reflex work directory of its own (``.run/bench-app``,
@@ -17,6 +17,11 @@ Starts two production builds (``reflex run --env prod``), each on a free port of
   approval writes);
 - the floor, ``benchmarks/reflex_floor/`` (its own ``rxconfig.py``): the click on
   ``#write`` until the page says "Written 1", in a fresh context too.
+
+``--baseline DIR`` also starts the app from another checkout (an older commit
+exported with ``git archive``, its ``.tools`` linked to this one's) in
+``.run/bench-baseline`` and measures it the same way in the same rounds: before and
+after under the same load.
 
 Both are timed inside the page (``performance.now()`` before the click, a
 MutationObserver that resolves when the text is in the DOM), so Playwright's own round
@@ -81,6 +86,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--orders", default="SUB-1002,TOP-3001",
                    help=f"the app's orders to confirm, among {', '.join(ORDERS)}")
     p.add_argument("--ports", default="3400-3499", help="the range the servers may use")
+    p.add_argument("--baseline", type=Path, default=None,
+                   help="also measure the app served from this checkout (e.g. an older commit)")
     return p.parse_args()
 
 
@@ -141,11 +148,12 @@ def running_floor(port: int, workdir: Path) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def running_app(port: int, workdir: Path) -> Iterator[appserver.AppServer]:
+def running_app(port: int, workdir: Path, root: Path = ROOT) -> Iterator[appserver.AppServer]:
     """The app as the browser tests start it, on ``port`` (appserver picks its port
-    with ``free_port``: pointed at ours here)."""
-    picked = appserver.free_port
-    appserver.free_port = lambda: port
+    with ``free_port``: pointed at ours here), served from the checkout ``root``
+    (scenarios are loaded by this checkout's command runner: the same schema)."""
+    picked, project = appserver.free_port, appserver.PROJECT_ROOT
+    appserver.free_port, appserver.PROJECT_ROOT = (lambda: port), root.resolve()
     try:
         with appserver.running_app(
                 Path(tempfile.mkdtemp(prefix="bench-confirm-")),
@@ -154,9 +162,10 @@ def running_app(port: int, workdir: Path) -> Iterator[appserver.AppServer]:
                  # runs beside the measurements as often as it would for real
                  "ZENMUX_WORKER_INTERVAL_SECONDS": "2"},
                 workdir=workdir) as server:
+            appserver.free_port, appserver.PROJECT_ROOT = picked, project
             yield server
     finally:
-        appserver.free_port = picked
+        appserver.free_port, appserver.PROJECT_ROOT = picked, project
 
 
 def measure_confirm(browser: Browser, app: appserver.AppServer, order: str) -> float:
@@ -220,37 +229,45 @@ def main() -> None:
     unknown = [o for o in orders if o not in ORDERS]
     if unknown:
         raise SystemExit(f"unknown orders {unknown}; known: {', '.join(ORDERS)}")
-    app_port, floor_port = free_ports(args.ports, 2)
-    times: dict[str, list[float]] = {o: [] for o in orders}
-    times["floor"] = []
+    app_port, floor_port, baseline_port = free_ports(args.ports, 3)
+    apps = {"app": None, "baseline": None} if args.baseline else {"app": None}
+    times: dict[tuple[str, str], list[float]] = {}
     started = time.monotonic()
-    with running_floor(floor_port, ROOT / ".run" / "bench-floor") as floor_url, \
-            running_app(app_port, ROOT / ".run" / "bench-app") as app, \
-            sync_playwright() as pw:
+    with contextlib.ExitStack() as stack:
+        floor_url = stack.enter_context(running_floor(floor_port, ROOT / ".run" / "bench-floor"))
+        apps["app"] = stack.enter_context(running_app(app_port, ROOT / ".run" / "bench-app"))
+        if args.baseline:
+            apps["baseline"] = stack.enter_context(running_app(
+                baseline_port, ROOT / ".run" / "bench-baseline", root=args.baseline))
+        pw = stack.enter_context(sync_playwright())
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         load_before = os.getloadavg()[0]
         for round_no in range(WARMUP + args.runs):
-            measured = {o: measure_confirm(browser, app, o) for o in orders}
-            measured["floor"] = measure_floor(browser, floor_url)
+            measured = {(name, o): measure_confirm(browser, server, o)
+                        for name, server in apps.items() for o in orders}
+            measured[("floor", "")] = measure_floor(browser, floor_url)
             if round_no >= WARMUP:
                 for target, ms in measured.items():
-                    times[target].append(ms)
+                    times.setdefault(target, []).append(ms)
             print(f"round {round_no + 1 - WARMUP:>3}: " + "  ".join(
-                f"{t} {ms:6.1f}" for t, ms in measured.items()), file=sys.stderr, flush=True)
+                f"{n} {o} {ms:6.1f}" for (n, o), ms in measured.items()),
+                file=sys.stderr, flush=True)
         load_after = os.getloadavg()[0]
         browser.close()
 
-    floor_median = statistics.median(times["floor"])
-    floor_p90 = quantile(times["floor"], 0.9)
+    floor_median = statistics.median(times[("floor", "")])
+    floor_p90 = quantile(times[("floor", "")], 0.9)
     print(f"confirm latency in Chromium, {args.runs} runs each (after {WARMUP} warm-up), "
           f"{os.cpu_count()} CPUs, load average {load_before:.1f} → {load_after:.1f}, "
           f"{time.monotonic() - started:.0f} s")
     print(f"{'what':<44} {'median ms':>9} {'p90 ms':>8} {'ratio':>6} {'p90 ratio':>9}")
-    for order in orders:
-        persona, _ = ORDERS[order]
-        median, p90 = statistics.median(times[order]), quantile(times[order], 0.9)
-        print(f"{f'app: {persona} confirms {order} → Refunding':<44} {median:>9.1f} "
-              f"{p90:>8.1f} {median / floor_median:>5.2f}× {p90 / floor_p90:>8.2f}×")
+    for name in apps:
+        for order in orders:
+            persona, _ = ORDERS[order]
+            ms = times[(name, order)]
+            median, p90 = statistics.median(ms), quantile(ms, 0.9)
+            print(f"{f'{name}: {persona} confirms {order} → Refunding':<44} {median:>9.1f} "
+                  f"{p90:>8.1f} {median / floor_median:>5.2f}× {p90 / floor_p90:>8.2f}×")
     print(f"{'floor: click → Written N (one SQLite row)':<44} {floor_median:>9.1f} "
           f"{floor_p90:>8.1f} {1:>5.2f}× {1:>8.2f}×")
 
