@@ -3,6 +3,7 @@ Reflex floor (one button whose handler writes one SQLite row and shows "Written 
 
     .venv/bin/python benchmarks/confirm_latency.py [--runs 15] [--orders SUB-1002,TOP-3001]
                                                    [--ports 3400-3499] [--baseline DIR]
+                                                   [--split]
 
 Starts two production builds (``reflex run --env prod``), each on a free port of
 ``--ports`` and in a Reflex work directory of its own (``.run/bench-app``,
@@ -22,6 +23,10 @@ Starts two production builds (``reflex run --env prod``), each on a free port of
 exported with ``git archive``, its ``.tools`` linked to this one's) in
 ``.run/bench-baseline`` and measures it the same way in the same rounds: before and
 after under the same load.
+
+``--split`` also times, in the page, when the WebSocket frame that carried the change
+arrived: each row then adds the median of click → that frame (the server and the
+network) and of that frame → the text in the DOM (the browser's own work).
 
 Both are timed inside the page (``performance.now()`` before the click, a
 MutationObserver that resolves when the text is in the DOM), so Playwright's own round
@@ -63,14 +68,32 @@ SETTLE_MS = 600  # after the dialog reaches its confirmation: late page events e
 # order ref -> (persona, page the order is on)
 ORDERS = {"SUB-1002": ("alice", "/subscription"), "TOP-3001": ("paul", "/credits")}
 
-# Resolves with the milliseconds from the click on `button` until the element `target`
-# has the text `text` (checked at every DOM mutation, before the browser paints).
+# With --split: when each WebSocket frame arrived (window.__frames), for MEASURE_JS.
+FRAMES_JS = """(() => {
+  window.__frames = [];
+  const Native = window.WebSocket;
+  window.WebSocket = function (...args) {
+    const ws = new Native(...args);
+    ws.addEventListener('message', () => window.__frames.push(performance.now()));
+    return ws;
+  };
+  window.WebSocket.prototype = Native.prototype;
+  Object.assign(window.WebSocket, Native);
+})();"""
+
+# Resolves with [ms from the click until the element `target` has the text `text`
+# (checked at every DOM mutation, before the browser paints), ms from the click until
+# the last WebSocket frame before that (null without FRAMES_JS)].
 MEASURE_JS = """([button, target, text]) => new Promise((resolve, reject) => {
   let t0 = 0;
   const shown = () => { const el = document.querySelector(target);
                         return el !== null && el.textContent.trim() === text; };
   const watch = new MutationObserver(() => {
-    if (shown()) { watch.disconnect(); resolve(performance.now() - t0); }
+    if (!shown()) return;
+    const t1 = performance.now();
+    watch.disconnect();
+    const frames = (window.__frames || []).filter(t => t >= t0 && t <= t1);
+    resolve([t1 - t0, frames.length ? frames[frames.length - 1] - t0 : null]);
   });
   watch.observe(document.body, {subtree: true, childList: true, characterData: true});
   setTimeout(() => { watch.disconnect(); reject(new Error(target + ' never said ' + text)); },
@@ -88,6 +111,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--ports", default="3400-3499", help="the range the servers may use")
     p.add_argument("--baseline", type=Path, default=None,
                    help="also measure the app served from this checkout (e.g. an older commit)")
+    p.add_argument("--split", action="store_true",
+                   help="also split each time at the arrival of the frame that carried it")
     return p.parse_args()
 
 
@@ -168,13 +193,20 @@ def running_app(port: int, workdir: Path, root: Path = ROOT) -> Iterator[appserv
         appserver.free_port, appserver.PROJECT_ROOT = picked, project
 
 
-def measure_confirm(browser: Browser, app: appserver.AppServer, order: str) -> float:
+def _context(browser: Browser, base_url: str, split: bool):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base_url)
+    context.set_default_timeout(30_000)
+    if split:
+        context.add_init_script(FRAMES_JS)
+    return context
+
+
+def measure_confirm(browser: Browser, app: appserver.AppServer, order: str,
+                    split: bool = False) -> tuple[float, float | None]:
     persona, path = ORDERS[order]
     app.load_scenario("example")
     before = app.rows("SELECT count(*) FROM refund")[0][0]
-    context = browser.new_context(viewport={"width": 1280, "height": 900},
-                                  base_url=app.base_url)
-    context.set_default_timeout(30_000)
+    context = _context(browser, app.base_url, split)
     try:
         page = context.new_page()
         page.goto("/sign-in")
@@ -187,7 +219,8 @@ def measure_confirm(browser: Browser, app: appserver.AppServer, order: str) -> f
         page.locator("#submit-refund").click()
         expect(page.locator("#confirm-refund")).to_be_enabled()
         page.wait_for_timeout(SETTLE_MS)
-        took = page.evaluate(MEASURE_JS, ["#confirm-refund", "#refund-status", "Refunding"])
+        took = tuple(page.evaluate(MEASURE_JS,
+                                   ["#confirm-refund", "#refund-status", "Refunding"]))
         assert app.rows("SELECT count(*) FROM refund")[0][0] == before + 1, \
             f"confirming {order} wrote no refund"
         return took
@@ -201,15 +234,15 @@ def appserver_home():
     return re.compile(r".*/(subscription|support)/?$")
 
 
-def measure_floor(browser: Browser, base_url: str) -> float:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base_url)
-    context.set_default_timeout(30_000)
+def measure_floor(browser: Browser, base_url: str,
+                  split: bool = False) -> tuple[float, float | None]:
+    context = _context(browser, base_url, split)
     try:
         page = context.new_page()
         page.goto("/")
         expect(page.locator("#written")).to_have_text("Written 0")
         page.wait_for_timeout(SETTLE_MS)
-        return page.evaluate(MEASURE_JS, ["#write", "#written", "Written 1"])
+        return tuple(page.evaluate(MEASURE_JS, ["#write", "#written", "Written 1"]))
     finally:
         context.close()
 
@@ -232,6 +265,7 @@ def main() -> None:
     app_port, floor_port, baseline_port = free_ports(args.ports, 3)
     apps = {"app": None, "baseline": None} if args.baseline else {"app": None}
     times: dict[tuple[str, str], list[float]] = {}
+    frames: dict[tuple[str, str], list[float]] = {}  # click → the frame, with --split
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         floor_url = stack.enter_context(running_floor(floor_port, ROOT / ".run" / "bench-floor"))
@@ -243,33 +277,46 @@ def main() -> None:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         load_before = os.getloadavg()[0]
         for round_no in range(WARMUP + args.runs):
-            measured = {(name, o): measure_confirm(browser, server, o)
+            measured = {(name, o): measure_confirm(browser, server, o, args.split)
                         for name, server in apps.items() for o in orders}
-            measured[("floor", "")] = measure_floor(browser, floor_url)
+            measured[("floor", "")] = measure_floor(browser, floor_url, args.split)
             if round_no >= WARMUP:
-                for target, ms in measured.items():
+                for target, (ms, frame_ms) in measured.items():
                     times.setdefault(target, []).append(ms)
+                    if frame_ms is not None:
+                        frames.setdefault(target, []).append(frame_ms)
             print(f"round {round_no + 1 - WARMUP:>3}: " + "  ".join(
-                f"{n} {o} {ms:6.1f}" for (n, o), ms in measured.items()),
+                f"{n} {o} {ms:6.1f}" for (n, o), (ms, _) in measured.items()),
                 file=sys.stderr, flush=True)
         load_after = os.getloadavg()[0]
         browser.close()
 
     floor_median = statistics.median(times[("floor", "")])
     floor_p90 = quantile(times[("floor", "")], 0.9)
+
+    def split(target: tuple[str, str]) -> str:
+        """click → the frame, the frame → the DOM: medians (with --split)."""
+        if len(frames.get(target, [])) != len(times[target]):
+            return ""
+        browser_ms = [t - f for t, f in zip(times[target], frames[target])]
+        return (f" {statistics.median(frames[target]):>8.1f} "
+                f"{statistics.median(browser_ms):>9.1f}")
+
     print(f"confirm latency in Chromium, {args.runs} runs each (after {WARMUP} warm-up), "
           f"{os.cpu_count()} CPUs, load average {load_before:.1f} → {load_after:.1f}, "
           f"{time.monotonic() - started:.0f} s")
-    print(f"{'what':<44} {'median ms':>9} {'p90 ms':>8} {'ratio':>6} {'p90 ratio':>9}")
+    print(f"{'what':<44} {'median ms':>9} {'p90 ms':>8} {'ratio':>6} {'p90 ratio':>9}"
+          + (f" {'→ frame':>8} {'→ DOM':>9}" if args.split else ""))
     for name in apps:
         for order in orders:
             persona, _ = ORDERS[order]
             ms = times[(name, order)]
             median, p90 = statistics.median(ms), quantile(ms, 0.9)
             print(f"{f'{name}: {persona} confirms {order} → Refunding':<44} {median:>9.1f} "
-                  f"{p90:>8.1f} {median / floor_median:>5.2f}× {p90 / floor_p90:>8.2f}×")
+                  f"{p90:>8.1f} {median / floor_median:>5.2f}× {p90 / floor_p90:>8.2f}×"
+                  + split((name, order)))
     print(f"{'floor: click → Written N (one SQLite row)':<44} {floor_median:>9.1f} "
-          f"{floor_p90:>8.1f} {1:>5.2f}× {1:>8.2f}×")
+          f"{floor_p90:>8.1f} {1:>5.2f}× {1:>8.2f}×" + split(("floor", "")))
 
 
 if __name__ == "__main__":
