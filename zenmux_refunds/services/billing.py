@@ -396,6 +396,12 @@ def refund_status(account_id: int, refund_id: int,
         refund = s.get(Refund, refund_id)
         if refund is None or refund.account_id != account_id:
             raise quotes.NotYourOrder(f"no refund {refund_id} for this account")
+    return status_view(refund, locale)
+
+
+def status_view(refund: Refund, locale: Locale = ENGLISH) -> RefundStatusView:
+    """The status the dialog shows for a refund row already read (``refund_status``),
+    or just committed (``refunds.Approved.refund``: shown without reading it back)."""
     shown = shown_status(refund)
     words = policy.STATUS_WORDS[shown]
     changed = (refund.preview_final_cents is not None

@@ -161,24 +161,27 @@ def _template(name: str, locale: Locale) -> jinja2.Template:
 
 
 def _write(s: Session, *, key: str, account_id: int, subject: str, template: str,
-           quote_ref: str, locale: Locale = ENGLISH, **context) -> None:
-    """Add the mail to the caller's transaction; nothing if ``key`` was written."""
+           quote_ref: str, locale: Locale = ENGLISH, now: datetime | None = None,
+           **context) -> None:
+    """Add the mail to the caller's transaction; nothing if ``key`` was written.
+    ``now``: the app's time, when the caller has read it in this transaction."""
     account = s.get(Account, account_id)
     values = {"name": account.name, "subject": subject, "quote_ref": quote_ref, **context}
     row = {
         "key": key, "account_id": account.id, "to": account.email, "subject": subject,
         "text": _template(f"{template}.txt", locale).render(values),
         "html": _template(f"{template}.html", locale).render(values),
-        "message_id": _message_id(key), "created_at": clock.now(s), "attempts": 0,
+        "message_id": _message_id(key), "created_at": now or clock.now(s), "attempts": 0,
         "next_attempt_at": clock.real_now(),
     }
     s.execute(_insert(s)(OutboxMail.__table__).values(**row)
               .on_conflict_do_nothing(index_elements=["key"]))
 
 
-def refund_approved(s: Session, refund: Refund) -> None:
-    """In ``refunds.approve``'s transaction. A refund approved from an e-mail request
-    is told by the request's decision mail (``request_approved``), not twice."""
+def refund_approved(s: Session, refund: Refund, *, now: datetime | None = None) -> None:
+    """In ``refunds.approve``'s transaction (``now``: the approval's time, read there).
+    A refund approved from an e-mail request is told by the request's decision mail
+    (``request_approved``), not twice."""
     if refund.source == RefundSource.EMAIL:
         return
     locale = _locale(s, refund.account_id)
@@ -186,7 +189,7 @@ def refund_approved(s: Session, refund: Refund) -> None:
     _write(s, key=f"refund:{refund.id}:approved", account_id=refund.account_id,
            subject=translate("Refund {ref} approved: {returned} on its way", locale.lang,
                              ref=refund.ref, returned=r["returned"]),
-           template="refund_approved", quote_ref=refund.ref, locale=locale, r=r)
+           template="refund_approved", quote_ref=refund.ref, locale=locale, now=now, r=r)
 
 
 _CLOSED_SUBJECTS = {

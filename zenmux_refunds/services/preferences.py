@@ -93,16 +93,24 @@ def set_time_zone(session: str | int, tz: str) -> str:
 def locale_for(token: str | None) -> Locale:
     """The Locale of a browser's session: its account's language and its time zone
     (English in UTC for a token that signs nobody in)."""
+    found = signed_in(token)
+    return found[1] if found is not None else ENGLISH
+
+
+def signed_in(token: str | None) -> tuple[Account, Locale] | None:
+    """The account a browser token signs in and the Locale of that session, in one
+    read: what ``auth.account_for_token`` and ``locale_for`` answer, for a handler
+    that needs both (None: unknown, expired or revoked)."""
     if not token:
-        return ENGLISH
+        return None
     with db.reading() as s:
         row = s.exec(select(AuthSession, Account)
                      .join(Account, Account.id == AuthSession.account_id)
                      .where(AuthSession.token_hash == auth.session_key(token))).first()
     if row is None or not _live(row[0]):
-        return ENGLISH
+        return None
     session, account = row
-    return Locale(_known_language(account.language), _known_zone(session.time_zone))
+    return account, Locale(_known_language(account.language), _known_zone(session.time_zone))
 
 
 def locale_of_account(s, account: Account) -> Locale:

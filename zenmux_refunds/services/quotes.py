@@ -138,12 +138,13 @@ def forfeits_for(session: Session, order: TopupOrder, *,
     return _forfeits(session, order, balances=balances)[0]
 
 
-def _forfeits(session: Session, order: TopupOrder, *,
-              balances: ledger.Balances | None) -> tuple[Forfeits, Grant | None]:
+def _forfeits(session: Session, order: TopupOrder, *, balances: ledger.Balances | None,
+              reward=_UNREAD) -> tuple[Forfeits, Grant | None]:
     grant, left = discount_left(session, order, balances=balances)
-    reward = session.exec(
-        select(ReferralReward).where(ReferralReward.order_id == order.id)
-    ).first()
+    if reward is _UNREAD:
+        reward = session.exec(
+            select(ReferralReward).where(ReferralReward.order_id == order.id)
+        ).first()
     revocable = reward is not None and reward.status in REVOCABLE
     return Forfeits(
         discount_micros=grant.amount_micros if grant else 0,
@@ -154,11 +155,13 @@ def _forfeits(session: Session, order: TopupOrder, *,
 
 
 def quote_order(session: Session, account: Account, kind: str, order_id: int,
-                now: datetime, *, via_support: bool = False) -> OrderQuote:
+                now: datetime, *, via_support: bool = False, reward=_UNREAD) -> OrderQuote:
     """The preview of ``account``'s order at ``now`` (NotYourOrder if not theirs).
 
     ``now`` is the instant the 24-hour window is judged at: the present, or when an
     e-mail request was submitted. Usage is always the latest stored total.
+    ``reward``: the order's referral reward (or None), when the caller has read it in
+    this transaction (the approval reads it first, to lock the referrer too).
     """
     # Re-read the account: its running usage totals are what the quote subtracts from.
     account = session.get(Account, account.id)
@@ -172,8 +175,8 @@ def quote_order(session: Session, account: Account, kind: str, order_id: int,
     decision = policy.evaluate(facts_for(session, account, kind, order, via_support=via_support,
                                          refunds=refunds, balances=balances),
                                now=now, fee_percent=settings().fee_percent)
-    forfeits, grant = _forfeits(session, order, balances=balances) if kind == TOPUP \
-        else (None, None)
+    forfeits, grant = _forfeits(session, order, balances=balances, reward=reward) \
+        if kind == TOPUP else (None, None)
     return OrderQuote(
         kind=kind,
         order=order,

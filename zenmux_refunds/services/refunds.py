@@ -52,7 +52,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -109,6 +109,9 @@ class Approved:
     preview_final_cents: int | None
     quote: policy.Quote
     order_kind: str
+    # the row as the approval committed it (detached): what the customer is shown at
+    # once (billing.status_view) without reading it back
+    refund: Refund = field(repr=False, compare=False)
 
     @property
     def changed(self) -> bool:
@@ -242,7 +245,7 @@ def _approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: 
             now = clock.now(s)
             retried = _check_retry(s, retry_of, account_id, kind, order_id)
             view = quotes.quote_order(s, account, kind, order_id, window_at or now,
-                                      via_support=via_support)
+                                      via_support=via_support, reward=reward)
             decision, order = view.decision, view.order
             if order is not None:
                 refs["order_ref"] = order.ref
@@ -283,10 +286,10 @@ def _approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: 
             if retried is not None:
                 audit(s, refund, actor=actor, action="retry_of", at=now,
                       detail=f"retry of {retried.ref}")
-            mail.refund_approved(s, refund)  # the outbox: sent only if this commits
+            mail.refund_approved(s, refund, now=now)  # the outbox: sent only if this commits
             if within is not None:
                 within(s, refund, now)
-            return Approved(refund.id, refund.ref, preview_final_cents, q, kind)
+            return Approved(refund.id, refund.ref, preview_final_cents, q, kind, refund)
     except sa.exc.IntegrityError:
         # Another approval of the same order won the race past our lock (open_key).
         raise RefundRefused(policy.Reason.IN_PROGRESS.value) from None

@@ -10,11 +10,14 @@ act for another account.
 ``SessionGuard`` (ui/session_guard.py) runs before every event, hydration included:
 when the session it resolves differs from the one the tab's states were filled for
 (sign-out, expiry, another sign-in, a stolen tab token with no cookie), every per-user
-state is reset before anything is sent to the browser.
+state is reset before anything is sent to the browser. What it resolved answers the
+same event's first session check (``signed_in_account`` or ``signed_in``) instead of a
+second read of the session a moment later; any further check in that event reads again.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 
 import reflex as rx
@@ -29,6 +32,27 @@ log = logging.getLogger(__name__)
 
 SIGN_IN_ROUTE = "/sign-in"
 HOME_ROUTE = "/subscription"
+
+# What SessionGuard resolved for the event being processed: (token, its account and
+# Locale, or None). Each event runs in an asyncio task of its own and the guard sets
+# this at the start of every one, before the handler: a value is never another event's.
+_GUARD_RESOLVED: contextvars.ContextVar[tuple[str, tuple[Account, Locale] | None] | None] = (
+    contextvars.ContextVar("zenmux_guard_resolved", default=None))
+
+
+def guard_resolved(token: str, found: tuple[Account, Locale] | None) -> None:
+    """SessionGuard: the session ``token`` resolved to ``found`` for this event."""
+    _GUARD_RESOLVED.set((token, found))
+
+
+def _take_guard_resolved(token: str) -> tuple[bool, tuple[Account, Locale] | None]:
+    """(True, what the guard resolved) for the event's first check of the same token,
+    else (False, None): once taken, later checks in the event read the session again."""
+    resolved = _GUARD_RESOLVED.get()
+    if resolved is None:
+        return False, None
+    _GUARD_RESOLVED.set(None)
+    return (True, resolved[1]) if resolved[0] == token else (False, None)
 
 
 class AuthState(rx.State):
@@ -50,21 +74,42 @@ class AuthState(rx.State):
         return token_from_cookie_header(self.router.headers.cookie)
 
     def signed_in_account(self) -> Account | None:
-        """Resolve the session token now (never trust what was resolved before)."""
-        account = auth.account_for_token(self.session_token())
+        """Resolve the session token now (never trust what was resolved before): the
+        event's first check takes what SessionGuard resolved for this same event."""
+        token = self.session_token()
+        taken, found = _take_guard_resolved(token)
+        account = (found[0] if found is not None else None) if taken \
+            else auth.account_for_token(token)
         self._show_account(account)
         return account
 
+    def signed_in(self) -> tuple[Account, Locale] | None:
+        """``signed_in_account()`` and ``locale()`` in one read of the session, for a
+        handler that needs both (resolved now, like ``signed_in_account``)."""
+        token = self.session_token()
+        taken, found = _take_guard_resolved(token)
+        if not taken:
+            found = preferences.signed_in(token)
+        self._show_account(found[0] if found is not None else None)
+        return found
+
     def _show_account(self, account: Account | None) -> None:
+        """Show the account in the header. Only values that changed are assigned: an
+        assignment marks the var dirty even when the value is the same, and a delta
+        that carries AuthState re-renders every component that reads it in the
+        browser (every translated word reads ``lang``) — at every event otherwise."""
         if account is None:
-            self.account_name = self.account_email = self.account_role = ""
+            shown = {"account_name": "", "account_email": "", "account_role": ""}
         else:
-            self.account_name, self.account_email = account.name, account.email
-            self.account_role, self.visitor = account.role, False
             try:
-                self.lang = check_language(account.language)
+                lang = check_language(account.language)
             except LocaleError:
-                self.lang = DEFAULT_LANGUAGE
+                lang = DEFAULT_LANGUAGE
+            shown = {"account_name": account.name, "account_email": account.email,
+                     "account_role": account.role, "visitor": False, "lang": lang}
+        for name, value in shown.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
 
     def locale(self) -> Locale:
         """The language and time zone the services write this tab's words in: the

@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 
 import reflex as rx
 
 from zenmux_refunds.domain.vocabulary import OrderKind
+from zenmux_refunds.i18n import Locale
 from zenmux_refunds.services import billing, quotes, refunds
+from zenmux_refunds.services.views import RefundStatusView
 from zenmux_refunds.ui.auth_state import AuthState
 from zenmux_refunds.ui.i18n import t, tf, tv
 
@@ -43,6 +46,32 @@ IN_FLIGHT_NOTICE = (
     "the actual settled amount prevails."
 )
 ORDER_NOT_FOUND = "Order not found."
+
+
+class _SendWhenShown:
+    """``confirm``'s dispatch: ``refunds.send_soon``, held from the commit until the
+    status has been sent to the browser (``release``). Once released (the status shown,
+    or the task ended any other way, cancelled included), an approval that commits
+    later is sent at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: list[int] = []
+        self._released = False
+
+    def __call__(self, refund_id: int) -> None:  # the approval's thread, after the commit
+        with self._lock:
+            if not self._released:
+                self._held.append(refund_id)
+                return
+        refunds.send_soon(refund_id)
+
+    def release(self) -> None:
+        with self._lock:
+            self._released = True
+            held, self._held = self._held, []
+        for refund_id in held:
+            refunds.send_soon(refund_id)
 
 
 def _valid_order(kind, order_id) -> bool:
@@ -100,9 +129,10 @@ class RefundDialogState(AuthState):
 
     # The preview and the status are copied field by field: the view models hold money
     # the browser must not get (Preview.final_cents stays in the backend-only var).
-    def _load_preview(self, account_id: int, *, shown_final_cents: int | None = None) -> None:
+    def _load_preview(self, account_id: int, locale: Locale, *,
+                      shown_final_cents: int | None = None) -> None:
         view = billing.preview(account_id, self._kind, self._order_id,
-                               shown_final_cents=shown_final_cents, locale=self.locale())
+                               shown_final_cents=shown_final_cents, locale=locale)
         self.order_ref = view.order_ref
         self.lines = list(view.lines)
         self.final, self.final_in_currency = view.final, view.final_in_currency
@@ -116,8 +146,10 @@ class RefundDialogState(AuthState):
         self.last_failure = view.last_failure
         self.support_contact, self.support_mailto = view.support_contact, view.support_mailto
 
-    def _load_status(self, account_id: int) -> None:
-        view = billing.refund_status(account_id, self._refund_id, locale=self.locale())
+    def _load_status(self, account_id: int, locale: Locale) -> None:
+        self._show_status(billing.refund_status(account_id, self._refund_id, locale=locale))
+
+    def _show_status(self, view: RefundStatusView) -> None:
         self.refund_ref, self._status = view.refund_ref, view.status
         self.status_label, self.status_description = view.label, view.description
         self.status_color, self.status_final = view.color, view.final
@@ -128,9 +160,10 @@ class RefundDialogState(AuthState):
     @rx.event
     def open_for(self, kind: str, order_id: int):
         """Open the dialog for one of the signed-in account's orders."""
-        account = self.signed_in_account()
-        if account is None:
+        found = self.signed_in()
+        if found is None:
             return rx.redirect("/sign-in")
+        account, locale = found
         self.open, self.status_pending, self.notice = False, False, ""
         if not _valid_order(kind, order_id):
             log.warning("%s asked to refund a malformed order (%.40r, %.40r)",
@@ -140,7 +173,7 @@ class RefundDialogState(AuthState):
         self._kind, self._order_id = kind, order_id
         self.step, self.error, self.busy, self._refund_id = PREVIEW, "", False, 0
         try:
-            self._load_preview(account.id)
+            self._load_preview(account.id, locale)
         except quotes.NotYourOrder:
             log.warning("%s asked to refund %s order %s that is not theirs",
                         account.email, kind, order_id)
@@ -155,11 +188,11 @@ class RefundDialogState(AuthState):
         """From the failure notice on to a new preview of the same order."""
         if not self.open or self.step != FAILED:
             return
-        account = self.signed_in_account()
-        if account is None:
+        found = self.signed_in()
+        if found is None:
             return rx.redirect("/sign-in")
         try:
-            self._load_preview(account.id)
+            self._load_preview(found[0].id, found[1])
         except quotes.NotYourOrder:
             self.open = False
             return
@@ -181,12 +214,12 @@ class RefundDialogState(AuthState):
     def to_confirm(self):
         if not self.open or self.step != PREVIEW:
             return
-        account = self.signed_in_account()
-        if account is None:
+        found = self.signed_in()
+        if found is None:
             return rx.redirect("/sign-in")
         try:
             # the amount the customer was shown: the fresh quote says if it moved since
-            self._load_preview(account.id, shown_final_cents=self._final_cents)
+            self._load_preview(found[0].id, found[1], shown_final_cents=self._final_cents)
         except quotes.NotYourOrder:
             self.open = False
             return
@@ -203,46 +236,59 @@ class RefundDialogState(AuthState):
     @rx.event(background=True)
     async def confirm(self):
         """The second confirmation: the server approves (or refuses) the refund and
-        hands it to the provider after the commit (``refunds.request_refund`` with
+        hands it to the provider after the commit (``refunds.request_refund``, then
         ``send_soon``); the dialog shows the status, which the browser then polls.
-        Bounded work: it ends when the approval returns."""
+        Bounded work: it ends when the approval returns.
+
+        The status is shown from the approval's own row (no read back); the session
+        is checked again with its Locale in one read. The refund is handed to the
+        sender pool only once that status is out (``_SendWhenShown``): the sender's
+        work (a provider call, its transaction) would otherwise hold the interpreter
+        while the customer waits for "Refunding". The host page's rows reload after."""
         async with self:
             if self.busy or self.step != CONFIRM or not self.open:
                 return
-            account = self.signed_in_account()
-            if account is None:
+            found = self.signed_in()
+            if found is None:
                 self.open = False
                 yield rx.redirect("/sign-in")
                 return
+            account, locale = found
             self.busy, self.error = True, ""
             kind, order_id, preview_cents = self._kind, self._order_id, self._final_cents
+        dispatch = _SendWhenShown()
         try:
-            approved = await asyncio.to_thread(
-                refunds.request_refund, account_id=account.id, kind=kind, order_id=order_id,
-                preview_final_cents=preview_cents, actor=account.email,
-                dispatch=refunds.send_soon)
-        except (refunds.RefundRefused, quotes.NotYourOrder) as exc:
+            try:
+                approved = await asyncio.to_thread(
+                    refunds.request_refund, account_id=account.id, kind=kind,
+                    order_id=order_id, preview_final_cents=preview_cents,
+                    actor=account.email, dispatch=dispatch)
+            except (refunds.RefundRefused, quotes.NotYourOrder) as exc:
+                async with self:
+                    self.busy, self.step = False, PREVIEW
+                    self.error = self.say(str(exc) if isinstance(exc, refunds.RefundRefused)
+                                          else ORDER_NOT_FOUND)
+                    try:
+                        self._load_preview(account.id, locale)
+                    except quotes.NotYourOrder:
+                        self.open = False
+                return
             async with self:
-                self.busy, self.step = False, PREVIEW
-                self.error = self.say(str(exc) if isinstance(exc, refunds.RefundRefused)
-                                      else ORDER_NOT_FOUND)
-                try:
-                    self._load_preview(account.id)
-                except quotes.NotYourOrder:
-                    self.open = False
-            return
-        async with self:
-            if not self._still_signed_in(account.id):
-                return  # signed out meanwhile: the tab's states were reset, show nothing
-            self._refund_id, self.step, self.busy = approved.refund_id, STATUS, False
-            self._load_status(account.id)
+                locale = self._still_signed_in(account.id)
+                if locale is None:
+                    return  # signed out meanwhile: the tab's states were reset, show nothing
+                self._refund_id, self.step, self.busy = approved.refund_id, STATUS, False
+                self._show_status(billing.status_view(approved.refund, locale))
+        finally:
+            dispatch.release()  # whatever happened to the tab meanwhile
         yield self._refresh_page()
 
-    def _still_signed_in(self, account_id: int) -> bool:
+    def _still_signed_in(self, account_id: int) -> Locale | None:
         """The tab still belongs to the account that confirmed (a background task must
-        not write one account's data into a tab another has signed in on since)."""
-        account = self.signed_in_account()
-        return account is not None and account.id == account_id
+        not write one account's data into a tab another has signed in on since): the
+        session's Locale if so, else None."""
+        found = self.signed_in()
+        return found[1] if found is not None and found[0].id == account_id else None
 
     @rx.event
     def poll_status(self):
@@ -251,13 +297,13 @@ class RefundDialogState(AuthState):
         if not (self.open and self.step == STATUS and self._refund_id and self.status_pending):
             self.status_pending = False
             return
-        account = self.signed_in_account()
-        if account is None:
+        found = self.signed_in()
+        if found is None:
             self.open, self.status_pending = False, False
             return rx.redirect("/sign-in")
         before = self._status
         try:
-            self._load_status(account.id)
+            self._load_status(found[0].id, found[1])
         except quotes.NotYourOrder:
             self.open, self.status_pending = False, False
             return

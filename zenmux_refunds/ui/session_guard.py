@@ -10,8 +10,8 @@ import logging
 
 from reflex.middleware import Middleware
 
-from zenmux_refunds.services import auth
-from zenmux_refunds.ui.auth_state import AuthState
+from zenmux_refunds.services import auth, preferences
+from zenmux_refunds.ui.auth_state import AuthState, guard_resolved
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,8 @@ class SessionGuard(Middleware):
     async def preprocess(self, app, state, event):
         auth_state = await state.get_state(AuthState)
         token = auth_state.session_token()
-        account = auth.account_for_token(token)
+        found = preferences.signed_in(token)  # the account and its Locale, one read
+        account = found[0] if found is not None else None
         owner = f"{account.id}:{auth.session_key(token)}" if account is not None else ""
         if owner != auth_state._owner:
             # Load every per-user state (a Redis state manager loads them lazily) so
@@ -41,4 +42,5 @@ class SessionGuard(Middleware):
             auth_state._owner = owner
             log.info("session changed on a tab: per-user states reset")
         auth_state._show_account(account)
+        guard_resolved(token, found)  # the handler's first session check takes it
         return None
