@@ -143,8 +143,9 @@ def demo_personas() -> list[Account]:
             .order_by(Account.id)).all())
 
 
-def account_for_token(token: str | None) -> Account | None:
-    """The account a browser token signs in, or None (unknown, expired or revoked)."""
+def live_session(token: str | None) -> tuple[AuthSession, Account] | None:
+    """The live session a browser token names, with its account, in one read; None
+    when the token is unknown, expired or revoked."""
     if not token:
         return None
     with db.reading() as session:
@@ -158,7 +159,13 @@ def account_for_token(token: str | None) -> Account | None:
     auth, account = row
     if auth.revoked or auth.expires_at <= real_now():
         return None
-    return account
+    return auth, account
+
+
+def account_for_token(token: str | None) -> Account | None:
+    """The account a browser token signs in, or None (unknown, expired or revoked)."""
+    found = live_session(token)
+    return found[1] if found is not None else None
 
 
 def _revoke(session: Session, token: str) -> None:

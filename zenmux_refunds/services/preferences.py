@@ -101,15 +101,10 @@ def signed_in(token: str | None) -> tuple[Account, Locale] | None:
     """The account a browser token signs in and the Locale of that session, in one
     read: what ``auth.account_for_token`` and ``locale_for`` answer, for a handler
     that needs both (None: unknown, expired or revoked)."""
-    if not token:
+    found = auth.live_session(token)
+    if found is None:
         return None
-    with db.reading() as s:
-        row = s.exec(select(AuthSession, Account)
-                     .join(Account, Account.id == AuthSession.account_id)
-                     .where(AuthSession.token_hash == auth.session_key(token))).first()
-    if row is None or not _live(row[0]):
-        return None
-    session, account = row
+    session, account = found
     return account, Locale(_known_language(account.language), _known_zone(session.time_zone))
 
 
