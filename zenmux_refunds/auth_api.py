@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from zenmux_refunds.config import settings
 from zenmux_refunds.http_body import read_limited
+from zenmux_refunds.http_security import from_trusted_proxies
 from zenmux_refunds.i18n import DEFAULT_LANGUAGE, gettext, translate
 from zenmux_refunds.services import auth
 from zenmux_refunds.session_cookie import cookie_name, token_from_cookie_header
@@ -72,14 +73,9 @@ def client_address(request: Request) -> str:
     those proxies saw (the same rule Reflex applies to the WebSocket)."""
     from reflex.config import get_config
 
-    address = request.client.host if request.client else ""
-    hops = get_config().trusted_proxy_hops
-    if hops:
-        forwarded = [p.strip() for p in request.headers.get("x-forwarded-for", "").split(",")
-                     if p.strip()]
-        if len(forwarded) >= hops:
-            address = forwarded[-hops]
-    return address
+    forwarded = from_trusted_proxies(request.headers.get("x-forwarded-for", ""),
+                                     get_config().trusted_proxy_hops)
+    return forwarded or (request.client.host if request.client else "")
 
 
 async def _signed_in(token: str) -> Response:

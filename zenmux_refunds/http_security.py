@@ -5,7 +5,14 @@ Referrer-Policy and, when the public URL is https, HSTS.
 ``SecurityHeaders`` is a pure ASGI middleware (no BaseHTTPMiddleware: it does not
 buffer or re-wrap streaming responses, and WebSocket scopes pass through untouched).
 It wraps the whole backend, the compiled frontend's static mount included
-(``rx.App(api_transformer=[..., SecurityHeaders])``).
+(``rx.App(api_transformer=[..., SecurityHeaders, ForwardedScheme])``).
+
+``ForwardedScheme``, outermost: behind ``REFLEX_TRUSTED_PROXY_HOPS`` proxies that
+terminate TLS (deploy/Caddyfile), a request's scheme is the one the client used, as
+the trusted proxy says in ``X-Forwarded-Proto``. Without it, every absolute URL the
+app builds (the frontend mount's ``/subscription`` → ``/subscription/`` redirect) says
+``http://``: the browser leaves the https site, and refuses a sign-in form's redirect
+there outright (CSP ``form-action 'self'``).
 
 Scripts: never ``'unsafe-inline'``. Reflex's prerendered pages carry a few inline
 ``<script>`` blocks (React Router's hydration context and module bootstrap, the colour
@@ -106,6 +113,44 @@ def _decoded(body: bytes, encoding: str) -> bytes | None:
     except Exception:  # noqa: BLE001 - an undecodable body gets the hash-less policy
         return None
     return None
+
+
+def from_trusted_proxies(header: str, hops: int) -> str | None:
+    """The value the outermost of ``hops`` trusted proxies wrote in a comma-separated
+    forwarding header (``X-Forwarded-For``, ``X-Forwarded-Proto``): the ``hops``-th
+    from the right, since each proxy appends and anything further left came from the
+    client. None when there are no trusted proxies or too few values."""
+    if hops <= 0:
+        return None
+    values = [v.strip() for v in header.split(",") if v.strip()]
+    return values[-hops] if len(values) >= hops else None
+
+
+_FORWARDED_SCHEMES = {("http", "https"): "https", ("http", "http"): "http",
+                      ("websocket", "https"): "wss", ("websocket", "http"): "ws"}
+
+
+class ForwardedScheme:
+    """ASGI middleware: the scheme of a request is the one the client used, read from
+    ``X-Forwarded-Proto`` as the trusted proxies (``REFLEX_TRUSTED_PROXY_HOPS``) wrote
+    it; with no trusted proxy the header is ignored (a client could send anything)."""
+
+    def __init__(self, app: ASGIApp, hops: int | None = None):
+        if hops is None:
+            from reflex.config import get_config
+
+            hops = get_config().trusted_proxy_hops
+        self.app = app
+        self.hops = hops
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.hops and scope["type"] in ("http", "websocket"):
+            sent = _header(scope.get("headers") or [], b"x-forwarded-proto")
+            proto = from_trusted_proxies(sent.decode("latin-1"), self.hops)
+            scheme = _FORWARDED_SCHEMES.get((scope["type"], (proto or "").lower()))
+            if scheme is not None and scheme != scope.get("scheme"):
+                scope = {**scope, "scheme": scheme}
+        await self.app(scope, receive, send)
 
 
 class SecurityHeaders:

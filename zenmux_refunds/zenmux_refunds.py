@@ -30,8 +30,10 @@ if settings().demo_mode:
     log.warning("DEMO MODE IS ON (ZENMUX_DEMO=1): one-click persona sign-in, a movable "
                 "clock, demo reset and Sandbox controls are open. Never set it in production.")
 
-# The API routes wrap the app; the security headers wrap everything (pages included).
-app = rx.App(api_transformer=[api.build(), http_security.SecurityHeaders],
+# The API routes wrap the app; the security headers wrap everything (pages included);
+# outermost, the scheme the client used behind a TLS-terminating proxy.
+app = rx.App(api_transformer=[api.build(), http_security.SecurityHeaders,
+                              http_security.ForwardedScheme],
              stylesheets=["/zenmux.css"])  # assets/zenmux.css: phone layout, a11y
 app.add_middleware(SessionGuard())
 app.add_page(index, route="/", title="ZenMux", on_load=rx.redirect(HOME_ROUTE))
