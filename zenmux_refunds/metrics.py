@@ -29,6 +29,7 @@ import sqlalchemy as sa
 
 from zenmux_refunds import clock, db
 from zenmux_refunds.config import settings
+from zenmux_refunds.domain.policy import Reason
 from zenmux_refunds.domain.vocabulary import RefundStatus
 from zenmux_refunds.models import OutboxMail, Refund
 
@@ -57,6 +58,13 @@ PROVIDER_CALLS = Histogram(
 USAGE_CALLS = Counter(
     "zenmux_usage_calls", "Billed API calls reported by the gateway: recorded, duplicate "
     "(a call id already counted) or rejected (a bad report)", ["result"], registry=_REGISTRY)
+# Every series an alert may watch exists from the start at 0, so that "rejected calls
+# grew" or "refusals for Insufficient balance grew" need no absent() guard, and a scrape
+# before the first event already shows them.
+for _result in ("recorded", "duplicate", "rejected"):
+    USAGE_CALLS.labels(result=_result)
+for _reason in Reason:
+    APPROVALS_REFUSED.labels(reason=_reason.value)
 SIGNIN_FAILURES = Counter(
     "zenmux_signin_failures", "Wrong passwords at sign-in", registry=_REGISTRY)
 SIGNIN_LOCKOUTS = Counter(

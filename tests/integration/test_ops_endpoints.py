@@ -173,6 +173,22 @@ def test_counters_are_summed_over_processes_even_after_they_exit(example_db, tmp
     assert _value(scraped, "zenmux_outbox_pending") >= 0  # the database gauges too
 
 
+def test_a_scrape_before_any_event_already_shows_the_alerting_series_at_zero(
+        example_db, tmp_path):
+    """A fresh host (a new metrics directory) that has ingested nothing and refused
+    nothing: the usage results and the refusal reasons are there, at 0."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"),
+           "DATABASE_URL": example_db}
+    scraped = subprocess.run([sys.executable, "-c", _RENDER], cwd=PROJECT_ROOT, env=env,
+                             check=True, timeout=60, capture_output=True, text=True).stdout
+    lines = set(scraped.splitlines())  # _value says 0 for an absent series: look for it
+    for result in ("recorded", "duplicate", "rejected"):
+        assert f'zenmux_usage_calls_total{{result="{result}"}} 0.0' in lines
+    for reason in ("Insufficient balance", "Refund window expired", "Refund in progress"):
+        assert f'zenmux_approvals_refused_total{{reason="{reason}"}} 0.0' in lines
+    assert "zenmux_signin_lockouts_total 0.0" in lines
+
+
 # --------------------------------------------------------------------- /_ready
 
 
