@@ -247,7 +247,11 @@ class RefundDialogState(AuthState):
         the click to the status, so a second click (or any other event of the tab)
         waits and then finds the step moved on, and the status goes out in the
         handler's own delta (no extra state round trips). The approval runs in a
-        thread, so the event loop serves other tabs meanwhile.
+        thread, so the event loop serves other tabs meanwhile. With the Redis state
+        manager the tab's lock is held through the approval too: Reflex warns past
+        1 s, and an approval still waiting after its lock expiration (10 s) would
+        lose the tab's state write (the approval stands and the status frame has
+        gone out; a second confirm is refused as in progress).
 
         The status is shown from the approval's own row (no read back); the session
         is checked again with its Locale in one read. The refund is handed to the
