@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import shot, sign_in_as
+from zenmux_refunds.config import _database_url_from
 
 ALICE_PREVIEW = [
     ("Current plan", "Pro"),
@@ -98,3 +100,47 @@ def test_failed_refund_restores_the_plan(page: Page, app_server):
     page.locator("#close-dialog").click()
     # Failed counts nothing: the order can be refunded again
     expect(page.locator("#refund-SUB-1002")).to_be_enabled()
+
+
+def _refunds_of(app_server, order_ref: str) -> int:
+    return app_server.rows(
+        "SELECT count(*) FROM refund r JOIN subscriptionpayment p"
+        " ON p.id = r.subscription_payment_id WHERE p.ref = :ref", ref=order_ref)[0][0]
+
+
+def test_a_double_click_on_confirm_makes_one_refund(page: Page, app_server):
+    """Confirm is a plain event of the tab (not a background task): a quick approval
+    shows the status with no busy button in between, and a second click, queued behind
+    the first, finds the status step and does nothing."""
+    sign_in_as(page, "alice")
+    _open_refund(page, "SUB-1002")
+    page.locator("#submit-refund").click()
+    expect(page.locator("#confirm-text")).to_contain_text("$15.71")
+    page.locator("#confirm-refund").dblclick()
+    expect(page.locator("#refund-status")).to_have_text("Refunding")
+    expect(page.locator("#dialog-error")).to_have_count(0)
+    assert _refunds_of(app_server, "SUB-1002") == 1
+
+
+def test_a_slow_approval_shows_the_confirm_button_busy(page: Page, app_server):
+    """An approval that waits (here for the account's lock, which the test holds) shows
+    the Confirm button busy, so it cannot be clicked again, then the status once the
+    lock is free: one refund."""
+    sign_in_as(page, "alice")
+    _open_refund(page, "SUB-1002")
+    page.locator("#submit-refund").click()
+    expect(page.locator("#confirm-text")).to_contain_text("$15.71")
+    engine = sa.create_engine(_database_url_from(app_server.database_url))
+    try:
+        with engine.connect() as conn:
+            # the account's lock, as every approval takes it first (ledger.lock_account)
+            conn.execute(sa.text("UPDATE account SET lock_version = lock_version + 1"
+                                 " WHERE ref = 'alice'"))
+            page.locator("#confirm-refund").click()
+            expect(page.locator("#confirm-refund")).to_be_disabled()
+            expect(page.locator("#refund-status")).to_have_count(0)
+            conn.rollback()
+    finally:
+        engine.dispose()
+    expect(page.locator("#refund-status")).to_have_text("Refunding")
+    assert _refunds_of(app_server, "SUB-1002") == 1

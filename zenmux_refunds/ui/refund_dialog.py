@@ -39,6 +39,9 @@ FAILED, PREVIEW, CONFIRM, STATUS = "failed", "preview", "confirm", "status"
 KINDS = tuple(OrderKind)
 MAX_ORDER_ID = 2**31 - 1  # an INTEGER key on PostgreSQL; SQLite's is wider
 STATUS_POLL_MS = 2000
+# confirm: an approval that takes longer than this shows the Confirm button busy (one
+# more delta and render, which a quick approval does not pay for)
+SPINNER_AFTER_S = 0.2
 COUNTDOWN_SCRIPT = "/countdown.js"  # assets/countdown.js
 IN_FLIGHT_NOTICE = (
     "API requests in transit between payment and refund initiation may still be billed. "
@@ -233,60 +236,77 @@ class RefundDialogState(AuthState):
         if self.step == CONFIRM and not self.busy:
             self.step, self.error = PREVIEW, ""
 
-    @rx.event(background=True)
+    @rx.event
     async def confirm(self):
         """The second confirmation: the server approves (or refuses) the refund and
         hands it to the provider after the commit (``refunds.request_refund``, then
         ``send_soon``); the dialog shows the status, which the browser then polls.
         Bounded work: it ends when the approval returns.
 
+        A regular handler, not a background task: it holds the tab's state lock from
+        the click to the status, so a second click (or any other event of the tab)
+        waits and then finds the step moved on, and the status goes out in the
+        handler's own delta (no extra state round trips). The approval runs in a
+        thread, so the event loop serves other tabs meanwhile. With the Redis state
+        manager the tab's lock is held through the approval too: Reflex warns past
+        1 s, and an approval still waiting after its lock expiration (10 s) would
+        lose the tab's state write (the approval stands and the status frame has
+        gone out; a second confirm is refused as in progress).
+
         The status is shown from the approval's own row (no read back); the session
         is checked again with its Locale in one read. The refund is handed to the
         sender pool only once that status is out (``_SendWhenShown``): the sender's
         work (a provider call, its transaction) would otherwise hold the interpreter
         while the customer waits for "Refunding". The host page's rows reload after."""
-        async with self:
-            if self.busy or self.step != CONFIRM or not self.open:
-                return
-            found = self.signed_in()
-            if found is None:
-                self.open = False
-                yield rx.redirect("/sign-in")
-                return
-            account, locale = found
-            self.busy, self.error = True, ""
-            kind, order_id, preview_cents = self._kind, self._order_id, self._final_cents
+        if self.busy or self.step != CONFIRM or not self.open:
+            return
+        found = self.signed_in()
+        if found is None:
+            self.open = False
+            yield rx.redirect("/sign-in")
+            return
+        account, locale = found
+        self.error = ""
         dispatch = _SendWhenShown()
         try:
+            approval = asyncio.ensure_future(asyncio.to_thread(
+                refunds.request_refund, account_id=account.id, kind=self._kind,
+                order_id=self._order_id, preview_final_cents=self._final_cents,
+                actor=account.email, dispatch=dispatch))
+            if not (await asyncio.wait({approval}, timeout=SPINNER_AFTER_S))[0]:
+                # a slow approval (a busy database): the button spins, disabled
+                self.busy = True
+                yield
             try:
-                approved = await asyncio.to_thread(
-                    refunds.request_refund, account_id=account.id, kind=kind,
-                    order_id=order_id, preview_final_cents=preview_cents,
-                    actor=account.email, dispatch=dispatch)
+                approved = await approval
             except (refunds.RefundRefused, quotes.NotYourOrder) as exc:
-                async with self:
-                    self.busy, self.step = False, PREVIEW
-                    self.error = self.say(str(exc) if isinstance(exc, refunds.RefundRefused)
-                                          else ORDER_NOT_FOUND)
-                    try:
-                        self._load_preview(account.id, locale)
-                    except quotes.NotYourOrder:
-                        self.open = False
+                self.step = PREVIEW
+                self.error = self.say(str(exc) if isinstance(exc, refunds.RefundRefused)
+                                      else ORDER_NOT_FOUND)
+                try:
+                    self._load_preview(account.id, locale)
+                except quotes.NotYourOrder:
+                    self.open = False
                 return
-            async with self:
-                locale = self._still_signed_in(account.id)
-                if locale is None:
-                    return  # signed out meanwhile: the tab's states were reset, show nothing
-                self._refund_id, self.step, self.busy = approved.refund_id, STATUS, False
-                self._show_status(billing.status_view(approved.refund, locale))
+            finally:
+                if self.busy:  # assigned only if set: the delta carries what changed
+                    self.busy = False
+            locale = self._still_signed_in(account.id)
+            if locale is None:
+                # signed out meanwhile: show nothing (the tab's next event resets its
+                # states); the approval stands and is sent
+                return
+            self._refund_id, self.step = approved.refund_id, STATUS
+            self._show_status(billing.status_view(approved.refund, locale))
+            # the status delta goes out at this yield, before the release below
+            yield self._refresh_page()
         finally:
-            dispatch.release()  # whatever happened to the tab meanwhile
-        yield self._refresh_page()
+            dispatch.release()  # whatever happened meanwhile, cancelled included
 
     def _still_signed_in(self, account_id: int) -> Locale | None:
-        """The tab still belongs to the account that confirmed (a background task must
-        not write one account's data into a tab another has signed in on since): the
-        session's Locale if so, else None."""
+        """The tab's session still belongs to the account that confirmed (signed out or
+        another account signed in while the approval ran: nothing of this account is
+        written into the tab): the session's Locale if so, else None."""
         found = self.signed_in()
         return found[1] if found is not None and found[0].id == account_id else None
 
