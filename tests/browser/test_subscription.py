@@ -144,3 +144,31 @@ def test_a_slow_approval_shows_the_confirm_button_busy(page: Page, app_server):
         engine.dispose()
     expect(page.locator("#refund-status")).to_have_text("Refunding")
     assert _refunds_of(app_server, "SUB-1002") == 1
+
+
+def test_the_tab_stays_usable_while_a_slow_approval_waits(page: Page, app_server):
+    """A slow approval is waited for by a background task, not under the tab's state
+    lock: the customer can close the dialog while it waits (with the lock held, Escape
+    would only be handled once the approval ended; with Redis, a lock held past its
+    expiration loses the tab's state). The approval then stands, once, and the page's
+    rows show it."""
+    sign_in_as(page, "alice")
+    _open_refund(page, "SUB-1002")
+    page.locator("#submit-refund").click()
+    expect(page.locator("#confirm-text")).to_contain_text("$15.71")
+    engine = sa.create_engine(_database_url_from(app_server.database_url))
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("UPDATE account SET lock_version = lock_version + 1"
+                                 " WHERE ref = 'alice'"))
+            page.locator("#confirm-refund").click()
+            expect(page.locator("#confirm-refund")).to_be_disabled()
+            page.keyboard.press("Escape")
+            expect(page.locator("#refund-dialog")).to_have_count(0)  # lock still held
+            assert _refunds_of(app_server, "SUB-1002") == 0
+            conn.rollback()
+    finally:
+        engine.dispose()
+    expect(page.locator("#tag-SUB-1002")).to_have_text("Refunding")
+    assert _refunds_of(app_server, "SUB-1002") == 1
+    expect(page.locator("#refund-dialog")).to_have_count(0)  # it does not pop up again

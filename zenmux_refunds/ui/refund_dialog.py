@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import threading
 
 import reflex as rx
@@ -42,6 +43,7 @@ STATUS_POLL_MS = 2000
 # confirm: an approval that takes longer than this shows the Confirm button busy (one
 # more delta and render, which a quick approval does not pay for)
 SPINNER_AFTER_S = 0.2
+FORGET_AFTER_S = 60  # a slow approval's outcome, if its tab never comes back for it
 COUNTDOWN_SCRIPT = "/countdown.js"  # assets/countdown.js
 IN_FLIGHT_NOTICE = (
     "API requests in transit between payment and refund initiation may still be billed. "
@@ -75,6 +77,36 @@ class _SendWhenShown:
             held, self._held = self._held, []
         for refund_id in held:
             refunds.send_soon(refund_id)
+
+
+class _Waiting:
+    """A slow ``confirm``'s approval, kept in this process for the tab's
+    ``confirm_waits`` under a random key (the tab holds only the key, server-side).
+    Forgotten FORGET_AFTER_S after it ends if the tab never came back for it."""
+
+    _kept: dict[str, "_Waiting"] = {}
+
+    def __init__(self, approval: asyncio.Future, account_id: int, kind: str, order_id: int):
+        self.approval, self.account_id = approval, account_id
+        self.kind, self.order_id = kind, order_id
+
+    @classmethod
+    def keep(cls, waiting: "_Waiting") -> str:
+        key = secrets.token_urlsafe(16)
+        cls._kept[key] = waiting
+        loop = asyncio.get_running_loop()
+        waiting.approval.add_done_callback(
+            lambda _: loop.call_later(FORGET_AFTER_S, cls._kept.pop, key, None))
+        return key
+
+    @classmethod
+    def take(cls, key: str) -> "_Waiting | None":
+        return cls._kept.pop(key, None) if key else None
+
+    def still_shown(self, state: "RefundDialogState") -> bool:
+        """The tab's dialog still waits for this approval (busy on its order)."""
+        return (state.busy and state.open and state.step == CONFIRM
+                and (state._kind, state._order_id) == (self.kind, self.order_id))
 
 
 def _valid_order(kind, order_id) -> bool:
@@ -129,6 +161,7 @@ class RefundDialogState(AuthState):
     _final_cents: int = 0
     _refund_id: int = 0
     _status: str = ""
+    _waiting: str = ""  # a slow confirm's approval, handed to confirm_waits (_Waiting)
 
     # The preview and the status are copied field by field: the view models hold money
     # the browser must not get (Preview.final_cents stays in the backend-only var).
@@ -243,15 +276,16 @@ class RefundDialogState(AuthState):
         ``send_soon``); the dialog shows the status, which the browser then polls.
         Bounded work: it ends when the approval returns.
 
-        A regular handler, not a background task: it holds the tab's state lock from
-        the click to the status, so a second click (or any other event of the tab)
-        waits and then finds the step moved on, and the status goes out in the
-        handler's own delta (no extra state round trips). The approval runs in a
-        thread, so the event loop serves other tabs meanwhile. With the Redis state
-        manager the tab's lock is held through the approval too: Reflex warns past
-        1 s, and an approval still waiting after its lock expiration (10 s) would
-        lose the tab's state write (the approval stands and the status frame has
-        gone out; a second confirm is refused as in progress).
+        A regular handler, not a background task, for a quick approval: it holds the
+        tab's state lock from the click to the status, so a second click (or any other
+        event of the tab) waits and then finds the step moved on, and the status goes
+        out in the handler's own delta (no extra state round trips). The approval runs
+        in a thread, so the event loop serves other tabs meanwhile.
+
+        An approval still running after SPINNER_AFTER_S (a busy database) is handed to
+        ``confirm_waits``, a background task, and this handler ends: the button spins,
+        disabled, and the tab's lock is not held while the approval waits (with the
+        Redis state manager, a lock held past its expiration loses the tab's state).
 
         The status is shown from the approval's own row (no read back); the session
         is checked again with its Locale in one read. The refund is handed to the
@@ -274,34 +308,84 @@ class RefundDialogState(AuthState):
                 order_id=self._order_id, preview_final_cents=self._final_cents,
                 actor=account.email, dispatch=dispatch))
             if not (await asyncio.wait({approval}, timeout=SPINNER_AFTER_S))[0]:
-                # a slow approval (a busy database): the button spins, disabled
+                # a slow approval: the button spins, disabled; the send goes when the
+                # approval commits (the customer is already waiting)
                 self.busy = True
-                yield
+                self._waiting = _Waiting.keep(_Waiting(
+                    approval, account.id, self._kind, self._order_id))
+                dispatch.release()
+                yield RefundDialogState.confirm_waits
+                return
             try:
                 approved = await approval
             except (refunds.RefundRefused, quotes.NotYourOrder) as exc:
-                self.step = PREVIEW
-                self.error = self.say(str(exc) if isinstance(exc, refunds.RefundRefused)
-                                      else ORDER_NOT_FOUND)
-                try:
-                    self._load_preview(account.id, locale)
-                except quotes.NotYourOrder:
-                    self.open = False
+                self._refused(exc, account.id, locale)
                 return
-            finally:
-                if self.busy:  # assigned only if set: the delta carries what changed
-                    self.busy = False
-            locale = self._still_signed_in(account.id)
-            if locale is None:
-                # signed out meanwhile: show nothing (the tab's next event resets its
-                # states); the approval stands and is sent
-                return
-            self._refund_id, self.step = approved.refund_id, STATUS
-            self._show_status(billing.status_view(approved.refund, locale))
-            # the status delta goes out at this yield, before the release below
-            yield self._refresh_page()
+            if self._approved(approved, account.id):
+                # the status delta goes out at this yield, before the release below
+                yield self._refresh_page()
         finally:
             dispatch.release()  # whatever happened meanwhile, cancelled included
+
+    @rx.event(background=True)
+    async def confirm_waits(self):
+        """The rest of a slow ``confirm``: waits for its approval without the tab's
+        lock, then shows the outcome as ``confirm`` would have, if the dialog still
+        waits for it (closed, or opened on another order meanwhile: the page's rows
+        reload instead). Takes no argument: what it waits for is named by the
+        server-only ``_waiting``, so a forged call finds nothing of another tab."""
+        async with self:
+            waiting = _Waiting.take(self._waiting)
+            self._waiting = ""
+        if waiting is None:  # nothing handed over (a forged call, another worker)
+            async with self:
+                if self.busy and self.step == CONFIRM:
+                    self.busy, self.open = False, False
+            yield self._refresh_page()
+            return
+        try:
+            approved = await waiting.approval
+        except (refunds.RefundRefused, quotes.NotYourOrder) as exc:
+            async with self:
+                if waiting.still_shown(self):
+                    self.busy = False
+                    found = self.signed_in()
+                    if found is not None and found[0].id == waiting.account_id:
+                        self._refused(exc, waiting.account_id, found[1])
+            return
+        except Exception:  # the approval failed: the button is usable again
+            async with self:
+                if waiting.still_shown(self):
+                    self.busy = False
+            raise
+        async with self:
+            if waiting.still_shown(self):
+                self.busy = False
+                self._approved(approved, waiting.account_id)
+        yield self._refresh_page()
+
+    def _refused(self, exc: Exception, account_id: int, locale: Locale) -> None:
+        """A refused approval: back to the preview, refreshed, with the reason."""
+        self.step = PREVIEW
+        if self.busy:  # assigned only if set: the delta carries what changed
+            self.busy = False
+        self.error = self.say(str(exc) if isinstance(exc, refunds.RefundRefused)
+                              else ORDER_NOT_FOUND)
+        try:
+            self._load_preview(account_id, locale)
+        except quotes.NotYourOrder:
+            self.open = False
+
+    def _approved(self, approved, account_id: int) -> bool:
+        """Show an approval's status; False (nothing shown) if the tab's session no
+        longer belongs to the account (signed out meanwhile: the tab's next event
+        resets its states; the approval stands and is sent)."""
+        locale = self._still_signed_in(account_id)
+        if locale is None:
+            return False
+        self._refund_id, self.step = approved.refund_id, STATUS
+        self._show_status(billing.status_view(approved.refund, locale))
+        return True
 
     def _still_signed_in(self, account_id: int) -> Locale | None:
         """The tab's session still belongs to the account that confirmed (signed out or
