@@ -477,3 +477,88 @@ def test_example_json_is_the_shared_example():
     ours = json.loads(EXAMPLE_SCENARIO.read_text(encoding="utf-8"))
     shared = json.loads(SHARED_EXAMPLE.read_text(encoding="utf-8"))
     assert ours == shared
+
+
+def test_a_replace_waits_for_a_writer_that_is_mid_transaction(example_db):
+    """The demo's reset (a replace) while the background pass writes: a refund's event
+    inserted but not yet committed when the replace starts. Found in CI's production
+    lane: on PostgreSQL the replace deleted the events it could see, waited on the
+    refund row the writer's insert had locked, and then failed on the event committed
+    meanwhile (ForeignKeyViolation on refundevent_refund_id_fkey). The replace now
+    takes every table first, so it waits for the writer and then removes its row too."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from tests.conftest import EXAMPLE_SCENARIO
+
+    engine = sa.create_engine(example_db)
+    try:
+        with engine.connect() as writer:
+            refund_id = writer.execute(sa.text("SELECT min(id) FROM refund")).scalar_one()
+            writer.execute(sa.text(
+                "INSERT INTO refundevent (refund_id, at, actor, action, detail) "
+                "VALUES (:id, CURRENT_TIMESTAMP, 'system', 'inquired', 'the writer')"),
+                {"id": refund_id})
+            outcome: dict = {}
+
+            def replace():
+                try:
+                    outcome["loaded"] = scenarios.load(EXAMPLE_SCENARIO, replace=True)
+                except Exception as exc:  # noqa: BLE001 - the test reports it
+                    outcome["error"] = exc
+
+            loader = threading.Thread(target=replace)
+            loader.start()
+            loader.join(timeout=1.5)
+            assert loader.is_alive(), outcome  # it waits for the writer
+            writer.commit()
+        loader.join(timeout=60)
+        assert "error" not in outcome, outcome["error"]
+        with engine.connect() as conn:
+            assert conn.execute(sa.text(
+                "SELECT count(*) FROM refundevent WHERE detail = 'the writer'")).scalar_one() == 0
+    finally:
+        engine.dispose()
+
+
+def test_a_replace_that_deadlocks_with_a_writer_takes_its_locks_again(example_db):
+    """A writer holding a refund's event (so a share of the refund row) that then
+    updates an account the replace has locked meanwhile: a deadlock, which PostgreSQL
+    breaks by failing the replace (it waited first, so its check runs first). The
+    replace takes its locks again once the writer is through, and succeeds."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from tests.conftest import EXAMPLE_SCENARIO
+
+    engine = sa.create_engine(example_db)
+    try:
+        with engine.connect() as writer:
+            refund_id = writer.execute(sa.text("SELECT min(id) FROM refund")).scalar_one()
+            writer.execute(sa.text(
+                "INSERT INTO refundevent (refund_id, at, actor, action, detail) "
+                "VALUES (:id, CURRENT_TIMESTAMP, 'system', 'inquired', 'the writer')"),
+                {"id": refund_id})
+            outcome: dict = {}
+
+            def replace():
+                try:
+                    outcome["loaded"] = scenarios.load(EXAMPLE_SCENARIO, replace=True)
+                except Exception as exc:  # noqa: BLE001 - the test reports it
+                    outcome["error"] = exc
+
+            loader = threading.Thread(target=replace)
+            loader.start()
+            loader.join(timeout=0.5)
+            assert loader.is_alive(), outcome
+            writer.execute(sa.text("UPDATE account SET lock_version = lock_version + 1"))
+            writer.commit()
+        loader.join(timeout=60)
+        assert "error" not in outcome, outcome["error"]
+        with engine.connect() as conn:
+            assert conn.execute(sa.text(
+                "SELECT count(*) FROM refundevent WHERE detail = 'the writer'")).scalar_one() == 0
+    finally:
+        engine.dispose()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -98,17 +99,32 @@ def load(
     parsed = parse(data)
     stored_copy = _without_passwords(data, parsed)
     db.upgrade(url)
-    with db.transaction(url) as session:
-        if replace:
-            _wipe(session)
-        elif session.exec(select(Account.id).limit(1)).first() is not None:
-            raise ScenarioError("", "the database already holds data; load with --replace "
-                                    "to replace it")
-        result = _World(session, parsed).build()
-        session.merge(ClockSetting(id=1, anchor_at=parsed.now, anchored_real_at=real_now(),
-                                   offset_seconds=0, scenario_name=name,
-                                   scenario_json=json.dumps(stored_copy)))
-    return LoadResult(name=name, now=parsed.now, **result)
+    for attempt in range(1, _DEADLOCK_ATTEMPTS + 1):
+        try:
+            with db.transaction(url) as session:
+                if replace:
+                    _wipe(session)
+                elif session.exec(select(Account.id).limit(1)).first() is not None:
+                    raise ScenarioError("", "the database already holds data; load with "
+                                            "--replace to replace it")
+                result = _World(session, parsed).build()
+                session.merge(ClockSetting(
+                    id=1, anchor_at=parsed.now, anchored_real_at=real_now(),
+                    offset_seconds=0, scenario_name=name,
+                    scenario_json=json.dumps(stored_copy)))
+            return LoadResult(name=name, now=parsed.now, **result)
+        except sa.exc.OperationalError as exc:
+            # PostgreSQL chose this replace's table locks to break a deadlock with a
+            # writer (which then went on): nothing was changed, take them again
+            if getattr(exc.orig, "sqlstate", None) != "40P01" or attempt == _DEADLOCK_ATTEMPTS:
+                raise
+            log.warning("scenario load: deadlock with a writer, attempt %d of %d",
+                        attempt, _DEADLOCK_ATTEMPTS)
+    raise AssertionError("unreachable")
+
+
+_DEADLOCK_ATTEMPTS = 3
+log = logging.getLogger(__name__)
 
 
 def _without_passwords(data: dict, parsed: Scenario) -> dict:
@@ -136,9 +152,20 @@ def reset_demo(url: str | None = None) -> LoadResult:
 
 
 def _wipe(session: Session) -> None:
+    """Empty every table, in this transaction. On PostgreSQL every table is locked
+    first (one LOCK, before any row is touched): a writer mid-transaction (the
+    background pass recording a refund's event) is waited for, and what it committed is
+    then deleted with the rest, not left referencing a refund already deleted (the
+    table-by-table DELETE saw the events before the writer committed, then failed on
+    the refund). Writers that come later wait for the new world. SQLite's one write
+    lock already serialises them."""
     import zenmux_refunds.models  # noqa: F401
 
-    for table in reversed(SQLModel.metadata.sorted_tables):
+    tables = SQLModel.metadata.sorted_tables  # parents first, as writers take them
+    if session.get_bind().dialect.name == "postgresql":
+        names = ", ".join(f'"{table.name}"' for table in tables)
+        session.execute(sa.text(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE"))
+    for table in reversed(tables):
         session.execute(sa.delete(table))
 
 
