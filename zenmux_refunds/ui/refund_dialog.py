@@ -95,8 +95,13 @@ class _Waiting:
         key = secrets.token_urlsafe(16)
         cls._kept[key] = waiting
         loop = asyncio.get_running_loop()
-        waiting.approval.add_done_callback(
-            lambda _: loop.call_later(FORGET_AFTER_S, cls._kept.pop, key, None))
+
+        def ended(approval: asyncio.Future) -> None:
+            if not approval.cancelled():
+                approval.exception()  # seen: a tab that never comes back logs no warning
+            loop.call_later(FORGET_AFTER_S, cls._kept.pop, key, None)
+
+        waiting.approval.add_done_callback(ended)
         return key
 
     @classmethod
