@@ -210,13 +210,19 @@ def _running(data_dir: Path, database_url: str, env: dict[str, str], scenario: s
         server.load_scenario(scenario)
     reflex = str(Path(sys.executable).parent / "reflex")
     workers: list[subprocess.Popen] = []
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [reflex, "run", "--env", "prod", "--frontend-port", str(port),
-             "--backend-port", str(port)],
-            cwd=PROJECT_ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    building = contextlib.ExitStack()  # released once the server answers, or fails
+    building.enter_context(_one_build_at_a_time())
+    try:
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(
+                [reflex, "run", "--env", "prod", "--frontend-port", str(port),
+                 "--backend-port", str(port)],
+                cwd=PROJECT_ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+    except BaseException:
+        building.close()
+        raise
     if background:  # the one background process of the production shape, its own log
         with open(data_dir / "worker.log", "w") as worker_log:
             workers.append(subprocess.Popen(
@@ -225,24 +231,48 @@ def _running(data_dir: Path, database_url: str, env: dict[str, str], scenario: s
                 start_new_session=True))
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"reflex exited early:\n{log_path.read_text()[-4000:]}")
-            try:
-                with urllib.request.urlopen(f"{server.base_url}/ping", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"reflex did not start:\n{log_path.read_text()[-4000:]}")
-            time.sleep(0.5)
+        with building:
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(
+                        f"reflex exited early:\n{log_path.read_text()[-4000:]}")
+                try:
+                    with urllib.request.urlopen(f"{server.base_url}/ping", timeout=2) as resp:
+                        if resp.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"reflex did not start:\n{log_path.read_text()[-4000:]}")
+                time.sleep(0.5)
         yield server
     finally:
         server.runner.close()
         for p in (proc, *workers):
             _stop(p)
         _keep_logs(data_dir, port)
+
+
+@contextlib.contextmanager
+def _one_build_at_a_time() -> Iterator[None]:
+    """Held from before ``reflex run`` starts until it answers (or fails): one Reflex
+    build at a time across every test process of this checkout (the lanes of
+    ``scripts/test`` run side by side, each starting servers). Each build copies the
+    checkout's ``reflex.lock/`` into its work directory and back with a truncating
+    copy, so two at once can read an empty ``bun.lock`` mid-copy: the install then
+    fails ("lockfile is out of sync"), and the empty file is written back to the
+    checkout. Seen in CI with three lanes starting at once."""
+    import fcntl
+
+    path = PROJECT_ROOT / ".run" / "reflex-build.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
 
 
 def _keep_logs(data_dir: Path, port: int) -> None:
