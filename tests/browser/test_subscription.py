@@ -172,3 +172,29 @@ def test_the_tab_stays_usable_while_a_slow_approval_waits(page: Page, app_server
     expect(page.locator("#tag-SUB-1002")).to_have_text("Refunding")
     assert _refunds_of(app_server, "SUB-1002") == 1
     expect(page.locator("#refund-dialog")).to_have_count(0)  # it does not pop up again
+
+
+def test_a_slow_approval_that_is_refused_shows_the_preview_with_the_reason(page: Page,
+                                                                           app_server):
+    """The slow path's refusal: while the approval waits for the account's lock, the
+    lock's holder marks the payment not completed; the approval then refuses, and the
+    dialog (handed to the background task) is back on the preview with the reason."""
+    sign_in_as(page, "alice")
+    _open_refund(page, "SUB-1002")
+    page.locator("#submit-refund").click()
+    expect(page.locator("#confirm-text")).to_contain_text("$15.71")
+    engine = sa.create_engine(_database_url_from(app_server.database_url))
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("UPDATE account SET lock_version = lock_version + 1"
+                                 " WHERE ref = 'alice'"))
+            page.locator("#confirm-refund").click()
+            expect(page.locator("#confirm-refund")).to_be_disabled()
+            conn.execute(sa.text("UPDATE subscriptionpayment SET status = 'pending'"
+                                 " WHERE ref = 'SUB-1002'"))
+            conn.commit()
+    finally:
+        engine.dispose()
+    expect(page.locator("#dialog-error")).to_have_text("Order not completed")
+    expect(page.locator("#submit-refund")).to_be_disabled()
+    assert _refunds_of(app_server, "SUB-1002") == 0
