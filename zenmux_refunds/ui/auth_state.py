@@ -76,16 +76,12 @@ class AuthState(rx.State):
     def signed_in_account(self) -> Account | None:
         """Resolve the session token now (never trust what was resolved before): the
         event's first check takes what SessionGuard resolved for this same event."""
-        token = self.session_token()
-        taken, found = _take_guard_resolved(token)
-        account = (found[0] if found is not None else None) if taken \
-            else auth.account_for_token(token)
-        self._show_account(account)
-        return account
+        found = self.signed_in()
+        return found[0] if found is not None else None
 
     def signed_in(self) -> tuple[Account, Locale] | None:
-        """``signed_in_account()`` and ``locale()`` in one read of the session, for a
-        handler that needs both (resolved now, like ``signed_in_account``)."""
+        """The signed-in account and the session's Locale (what ``locale()`` gives) in
+        one read of the session, resolved now like ``signed_in_account``."""
         token = self.session_token()
         taken, found = _take_guard_resolved(token)
         if not taken:
