@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
@@ -22,6 +25,14 @@ ALICE_PREVIEW = [
 def _open_refund(page: Page, ref: str) -> None:
     page.locator(f"#refund-{ref}").click()
     expect(page.locator("#refund-dialog")).to_be_visible()
+
+
+def _alice_on_confirm(page: Page) -> None:
+    """Alice on the confirm step of SUB-1002 (its $15.71 shown)."""
+    sign_in_as(page, "alice")
+    _open_refund(page, "SUB-1002")
+    page.locator("#submit-refund").click()
+    expect(page.locator("#confirm-text")).to_contain_text("$15.71")
 
 
 def test_alice_preview_matches_the_expectations(page: Page):
@@ -60,10 +71,7 @@ def test_gift_and_heavy_usage_are_disabled_with_their_reasons(page: Page):
 
 
 def test_alice_refund_goes_refunding_then_refunded(page: Page):
-    sign_in_as(page, "alice")
-    _open_refund(page, "SUB-1002")
-    page.locator("#submit-refund").click()
-    expect(page.locator("#confirm-text")).to_contain_text("$15.71")
+    _alice_on_confirm(page)
     expect(page.locator("#confirm-text")).to_contain_text("your card (Stripe)")
     shot(page, "subscription-confirm-alice")
     page.locator("#confirm-refund").click()
@@ -108,14 +116,31 @@ def _refunds_of(app_server, order_ref: str) -> int:
         " ON p.id = r.subscription_payment_id WHERE p.ref = :ref", ref=order_ref)[0][0]
 
 
+@contextlib.contextmanager
+def _alice_confirms_while_her_account_is_locked(page: Page,
+                                                app_server) -> Iterator[sa.Connection]:
+    """Alice on the confirm step of SUB-1002 clicks Confirm while the test holds her
+    account's lock (every approval takes it first: ledger.lock_account), so the approval
+    waits; the Confirm button is then busy. Yields the connection holding the lock,
+    in its open transaction: the test commits or rolls it back."""
+    _alice_on_confirm(page)
+    engine = sa.create_engine(_database_url_from(app_server.database_url))
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("UPDATE account SET lock_version = lock_version + 1"
+                                 " WHERE ref = 'alice'"))
+            page.locator("#confirm-refund").click()
+            expect(page.locator("#confirm-refund")).to_be_disabled()
+            yield conn
+    finally:
+        engine.dispose()
+
+
 def test_a_double_click_on_confirm_makes_one_refund(page: Page, app_server):
     """Confirm is a plain event of the tab (not a background task): a quick approval
     shows the status with no busy button in between, and a second click, queued behind
     the first, finds the status step and does nothing."""
-    sign_in_as(page, "alice")
-    _open_refund(page, "SUB-1002")
-    page.locator("#submit-refund").click()
-    expect(page.locator("#confirm-text")).to_contain_text("$15.71")
+    _alice_on_confirm(page)
     page.locator("#confirm-refund").dblclick()
     expect(page.locator("#refund-status")).to_have_text("Refunding")
     expect(page.locator("#dialog-error")).to_have_count(0)
@@ -126,22 +151,9 @@ def test_a_slow_approval_shows_the_confirm_button_busy(page: Page, app_server):
     """An approval that waits (here for the account's lock, which the test holds) shows
     the Confirm button busy, so it cannot be clicked again, then the status once the
     lock is free: one refund."""
-    sign_in_as(page, "alice")
-    _open_refund(page, "SUB-1002")
-    page.locator("#submit-refund").click()
-    expect(page.locator("#confirm-text")).to_contain_text("$15.71")
-    engine = sa.create_engine(_database_url_from(app_server.database_url))
-    try:
-        with engine.connect() as conn:
-            # the account's lock, as every approval takes it first (ledger.lock_account)
-            conn.execute(sa.text("UPDATE account SET lock_version = lock_version + 1"
-                                 " WHERE ref = 'alice'"))
-            page.locator("#confirm-refund").click()
-            expect(page.locator("#confirm-refund")).to_be_disabled()
-            expect(page.locator("#refund-status")).to_have_count(0)
-            conn.rollback()
-    finally:
-        engine.dispose()
+    with _alice_confirms_while_her_account_is_locked(page, app_server) as conn:
+        expect(page.locator("#refund-status")).to_have_count(0)
+        conn.rollback()
     expect(page.locator("#refund-status")).to_have_text("Refunding")
     assert _refunds_of(app_server, "SUB-1002") == 1
 
@@ -152,23 +164,11 @@ def test_the_tab_stays_usable_while_a_slow_approval_waits(page: Page, app_server
     would only be handled once the approval ended; with Redis, a lock held past its
     expiration loses the tab's state). The approval then stands, once, and the page's
     rows show it."""
-    sign_in_as(page, "alice")
-    _open_refund(page, "SUB-1002")
-    page.locator("#submit-refund").click()
-    expect(page.locator("#confirm-text")).to_contain_text("$15.71")
-    engine = sa.create_engine(_database_url_from(app_server.database_url))
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("UPDATE account SET lock_version = lock_version + 1"
-                                 " WHERE ref = 'alice'"))
-            page.locator("#confirm-refund").click()
-            expect(page.locator("#confirm-refund")).to_be_disabled()
-            page.keyboard.press("Escape")
-            expect(page.locator("#refund-dialog")).to_have_count(0)  # lock still held
-            assert _refunds_of(app_server, "SUB-1002") == 0
-            conn.rollback()
-    finally:
-        engine.dispose()
+    with _alice_confirms_while_her_account_is_locked(page, app_server) as conn:
+        page.keyboard.press("Escape")
+        expect(page.locator("#refund-dialog")).to_have_count(0)  # lock still held
+        assert _refunds_of(app_server, "SUB-1002") == 0
+        conn.rollback()
     expect(page.locator("#tag-SUB-1002")).to_have_text("Refunding")
     assert _refunds_of(app_server, "SUB-1002") == 1
     expect(page.locator("#refund-dialog")).to_have_count(0)  # it does not pop up again
@@ -179,22 +179,10 @@ def test_a_slow_approval_that_is_refused_shows_the_preview_with_the_reason(page:
     """The slow path's refusal: while the approval waits for the account's lock, the
     lock's holder marks the payment not completed; the approval then refuses, and the
     dialog (handed to the background task) is back on the preview with the reason."""
-    sign_in_as(page, "alice")
-    _open_refund(page, "SUB-1002")
-    page.locator("#submit-refund").click()
-    expect(page.locator("#confirm-text")).to_contain_text("$15.71")
-    engine = sa.create_engine(_database_url_from(app_server.database_url))
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("UPDATE account SET lock_version = lock_version + 1"
-                                 " WHERE ref = 'alice'"))
-            page.locator("#confirm-refund").click()
-            expect(page.locator("#confirm-refund")).to_be_disabled()
-            conn.execute(sa.text("UPDATE subscriptionpayment SET status = 'pending'"
-                                 " WHERE ref = 'SUB-1002'"))
-            conn.commit()
-    finally:
-        engine.dispose()
+    with _alice_confirms_while_her_account_is_locked(page, app_server) as conn:
+        conn.execute(sa.text("UPDATE subscriptionpayment SET status = 'pending'"
+                             " WHERE ref = 'SUB-1002'"))
+        conn.commit()
     expect(page.locator("#dialog-error")).to_have_text("Order not completed")
     expect(page.locator("#submit-refund")).to_be_disabled()
     assert _refunds_of(app_server, "SUB-1002") == 0
