@@ -7,8 +7,10 @@ Expected amounts are worked out by hand in the comments.
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
 from tests.integration._helpers import (
@@ -479,6 +481,45 @@ def test_example_json_is_the_shared_example():
     assert ours == shared
 
 
+def _replace_beside_a_writer(url: str, *, waits_s: float, before_commit=None) -> None:
+    """A writer inserts a refund's event (taking a share of the refund row) and keeps
+    its transaction open; a replace starts in a thread and must still be waiting after
+    ``waits_s``; the writer runs ``before_commit(writer)``, if any, and commits. The
+    replace must then succeed and leave nothing of the writer's."""
+    from tests.conftest import EXAMPLE_SCENARIO
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as writer:
+            refund_id = writer.execute(sa.text("SELECT min(id) FROM refund")).scalar_one()
+            writer.execute(sa.text(
+                "INSERT INTO refundevent (refund_id, at, actor, action, detail) "
+                "VALUES (:id, CURRENT_TIMESTAMP, 'system', 'inquired', 'the writer')"),
+                {"id": refund_id})
+            outcome: dict = {}
+
+            def replace():
+                try:
+                    outcome["loaded"] = scenarios.load(EXAMPLE_SCENARIO, replace=True)
+                except Exception as exc:  # noqa: BLE001 - the test reports it
+                    outcome["error"] = exc
+
+            loader = threading.Thread(target=replace)
+            loader.start()
+            loader.join(timeout=waits_s)
+            assert loader.is_alive(), outcome  # it waits for the writer
+            if before_commit is not None:
+                before_commit(writer)
+            writer.commit()
+        loader.join(timeout=60)
+        assert "error" not in outcome, outcome["error"]
+        with engine.connect() as conn:
+            assert conn.execute(sa.text(
+                "SELECT count(*) FROM refundevent WHERE detail = 'the writer'")).scalar_one() == 0
+    finally:
+        engine.dispose()
+
+
 def test_a_replace_waits_for_a_writer_that_is_mid_transaction(example_db):
     """The demo's reset (a replace) while the background pass writes: a refund's event
     inserted but not yet committed when the replace starts. Found in CI's production
@@ -486,40 +527,7 @@ def test_a_replace_waits_for_a_writer_that_is_mid_transaction(example_db):
     refund row the writer's insert had locked, and then failed on the event committed
     meanwhile (ForeignKeyViolation on refundevent_refund_id_fkey). The replace now
     takes every table first, so it waits for the writer and then removes its row too."""
-    import threading
-
-    import sqlalchemy as sa
-
-    from tests.conftest import EXAMPLE_SCENARIO
-
-    engine = sa.create_engine(example_db)
-    try:
-        with engine.connect() as writer:
-            refund_id = writer.execute(sa.text("SELECT min(id) FROM refund")).scalar_one()
-            writer.execute(sa.text(
-                "INSERT INTO refundevent (refund_id, at, actor, action, detail) "
-                "VALUES (:id, CURRENT_TIMESTAMP, 'system', 'inquired', 'the writer')"),
-                {"id": refund_id})
-            outcome: dict = {}
-
-            def replace():
-                try:
-                    outcome["loaded"] = scenarios.load(EXAMPLE_SCENARIO, replace=True)
-                except Exception as exc:  # noqa: BLE001 - the test reports it
-                    outcome["error"] = exc
-
-            loader = threading.Thread(target=replace)
-            loader.start()
-            loader.join(timeout=1.5)
-            assert loader.is_alive(), outcome  # it waits for the writer
-            writer.commit()
-        loader.join(timeout=60)
-        assert "error" not in outcome, outcome["error"]
-        with engine.connect() as conn:
-            assert conn.execute(sa.text(
-                "SELECT count(*) FROM refundevent WHERE detail = 'the writer'")).scalar_one() == 0
-    finally:
-        engine.dispose()
+    _replace_beside_a_writer(example_db, waits_s=1.5)
 
 
 def test_a_replace_that_deadlocks_with_a_writer_takes_its_locks_again(example_db):
@@ -527,38 +535,7 @@ def test_a_replace_that_deadlocks_with_a_writer_takes_its_locks_again(example_db
     updates an account the replace has locked meanwhile: a deadlock, which PostgreSQL
     breaks by failing the replace (it waited first, so its check runs first). The
     replace takes its locks again once the writer is through, and succeeds."""
-    import threading
+    def update_the_accounts(writer):
+        writer.execute(sa.text("UPDATE account SET lock_version = lock_version + 1"))
 
-    import sqlalchemy as sa
-
-    from tests.conftest import EXAMPLE_SCENARIO
-
-    engine = sa.create_engine(example_db)
-    try:
-        with engine.connect() as writer:
-            refund_id = writer.execute(sa.text("SELECT min(id) FROM refund")).scalar_one()
-            writer.execute(sa.text(
-                "INSERT INTO refundevent (refund_id, at, actor, action, detail) "
-                "VALUES (:id, CURRENT_TIMESTAMP, 'system', 'inquired', 'the writer')"),
-                {"id": refund_id})
-            outcome: dict = {}
-
-            def replace():
-                try:
-                    outcome["loaded"] = scenarios.load(EXAMPLE_SCENARIO, replace=True)
-                except Exception as exc:  # noqa: BLE001 - the test reports it
-                    outcome["error"] = exc
-
-            loader = threading.Thread(target=replace)
-            loader.start()
-            loader.join(timeout=0.5)
-            assert loader.is_alive(), outcome
-            writer.execute(sa.text("UPDATE account SET lock_version = lock_version + 1"))
-            writer.commit()
-        loader.join(timeout=60)
-        assert "error" not in outcome, outcome["error"]
-        with engine.connect() as conn:
-            assert conn.execute(sa.text(
-                "SELECT count(*) FROM refundevent WHERE detail = 'the writer'")).scalar_one() == 0
-    finally:
-        engine.dispose()
+    _replace_beside_a_writer(example_db, waits_s=0.5, before_commit=update_the_accounts)
