@@ -22,7 +22,10 @@ _engines: dict[tuple[str, bool], sa.Engine] = {}
 _engines_lock = threading.Lock()
 
 
-def _configure_sqlite(engine: sa.Engine, *, immediate: bool) -> None:
+def configure_sqlite(engine: sa.Engine, *, immediate: bool) -> None:
+    """The app's SQLite settings on ``engine`` (also the Reflex floor's, in
+    benchmarks/reflex_floor, so that the benchmark compares like with like)."""
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # pragma: no cover - driver callback
         # Let SQLAlchemy, not pysqlite, decide when transactions begin.
@@ -57,7 +60,7 @@ def engine(url: str | None = None, *, readonly: bool = False) -> sa.Engine:
                 found = sa.create_engine(
                     url, connect_args={"check_same_thread": False, "timeout": 30}
                 )
-                _configure_sqlite(found, immediate=not key[1])
+                configure_sqlite(found, immediate=not key[1])
             else:
                 found = sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
             _engines[key] = found

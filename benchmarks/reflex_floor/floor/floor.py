@@ -4,12 +4,16 @@ click costs in Reflex 0.10 with one write, and nothing else (no session, no lock
 quote): the number benchmarks/confirm_latency.py divides the app's confirm by."""
 
 import os
+import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 import reflex as rx
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlmodel import Field, Session, SQLModel
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the checkout's root
+from zenmux_refunds.db import configure_sqlite  # noqa: E402
 
 
 class Written(SQLModel, table=True):
@@ -20,25 +24,7 @@ class Written(SQLModel, table=True):
 
 _engine = sa.create_engine(f"sqlite:///{os.environ.get('FLOOR_DB', 'floor.db')}",
                            connect_args={"check_same_thread": False, "timeout": 30})
-
-
-@event.listens_for(_engine, "connect")
-def _on_connect(dbapi_connection, _record):
-    # the app's SQLite settings (zenmux_refunds/db.py): WAL, foreign keys, busy timeout,
-    # transactions begun by SQLAlchemy with BEGIN IMMEDIATE
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
-
-
-@event.listens_for(_engine, "begin")
-def _on_begin(conn):
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
+configure_sqlite(_engine, immediate=True)  # the app's SQLite settings, the same code
 SQLModel.metadata.create_all(_engine)
 
 
