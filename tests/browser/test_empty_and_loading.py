@@ -72,34 +72,83 @@ def test_an_account_with_orders_sees_no_empty_message(page: Page):
 
 
 class _HeldSocket:
-    """Holds what the server sends on the page's event socket until ``release()``."""
+    """Holds what the server sends on the page's event socket until ``release()``;
+    what the page sends goes on at once. Keeps a log of each socket (frames held,
+    passed and sent, which side closed it) and of the page's console, which
+    ``loaded()`` reports when the page does not load after all."""
 
-    def __init__(self) -> None:
+    def __init__(self, page: Page) -> None:
         self.held: list = []
         self.routes: list[WebSocketRoute] = []
         self.released = False
+        self.log: list[str] = []
+        self.page = page
+        page.on("console", lambda m: self.log.append(f"console {m.type}: {m.text[:200]}"))
 
     def handle(self, ws: WebSocketRoute) -> None:
-        server = ws.connect_to_server()  # page → server still flows on its own
+        n = len(self.routes)
+        server = ws.connect_to_server()
         self.routes.append(ws)
+        self.log.append(f"socket {n} opened: {ws.url[:120]}")
 
         def from_server(message) -> None:
+            what = "passed" if self.released else "held"
+            self.log.append(f"socket {n} {what}: {str(message)[:80]!r}")
             if self.released:
                 ws.send(message)
             else:
                 self.held.append((ws, message))
 
+        def page_closed(code, reason) -> None:  # forwarded, as Playwright does by default
+            self.log.append(f"socket {n} closed by the page: {code} {reason}")
+            server.close(**_sendable(code, reason))
+
+        def server_closed(code, reason) -> None:
+            self.log.append(f"socket {n} closed by the server: {code} {reason}")
+            ws.close(**_sendable(code, reason))
+
+        def from_page(message) -> None:
+            self.log.append(f"socket {n} sent: {str(message)[:80]!r}")
+            server.send(message)
+
         server.on_message(from_server)
+        ws.on_message(from_page)
+        ws.on_close(page_closed)
+        server.on_close(server_closed)
 
     def release(self) -> None:
+        self.log.append(f"release: {len(self.held)} frames held")
         self.released = True
         for ws, message in self.held:
             ws.send(message)
         self.held.clear()
 
+    def loaded(self, check) -> None:
+        """``check()`` (an ``expect``), with this socket's log added if it fails."""
+        try:
+            check()
+        except AssertionError as exc:
+            self.log.append("page: " + str(self.page.evaluate(_PAGE_FACTS)))
+            raise AssertionError("the page did not load once released; its sockets:\n"
+                                 + "\n".join(self.log[-60:])) from exc
+
+
+# whether React has mounted the page, and the tab's token (the socket's URL names it)
+_PAGE_FACTS = """() => {
+    const root = document.body.firstElementChild;
+    return {react_mounted: root ? Object.keys(root).some(k => k.startsWith('__react')) : false,
+            ready: document.readyState, visible: document.visibilityState,
+            token: sessionStorage.getItem('token')};
+}"""
+
+
+def _sendable(code, reason) -> dict:
+    """A close code one side may send (1005/1006 only report what happened)."""
+    return {"code": code, "reason": reason} if code == 1000 or (code or 0) >= 3000 else {}
+
 
 def _held_page_load(page: Page, path: str) -> _HeldSocket:
-    held = _HeldSocket()
+    held = _HeldSocket(page)
     page.route_web_socket(re.compile(r".*/_event.*"), held.handle)
     page.goto(path)
     page.wait_for_load_state("load")
@@ -133,7 +182,7 @@ def test_billing_pages_show_skeletons_until_the_first_load(page: Page):
     shot(page, "loading-credits")
 
     held.release()
-    expect(page.locator("#balance-topup")).to_have_text("$179.37")
+    held.loaded(lambda: expect(page.locator("#balance-topup")).to_have_text("$179.37"))
     expect(page.locator(".loading-skeleton")).to_have_count(0)
     expect(page.locator(".tx-order").first).to_be_visible()
 
@@ -146,7 +195,7 @@ def test_billing_pages_show_skeletons_until_the_first_load(page: Page):
     expect(page.locator("body")).not_to_contain_text(re.compile(r"\b0 rows\b"))
     shot(page, "loading-subscription")
     held.release()
-    expect(page.locator("#no-payments")).to_be_visible()
+    held.loaded(lambda: expect(page.locator("#no-payments")).to_be_visible())
     expect(page.locator(".loading-skeleton")).to_have_count(0)
 
 
