@@ -11,9 +11,12 @@ import hashlib
 import logging
 import secrets
 from datetime import timedelta
+from typing import NamedTuple
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from zenmux_refunds import db
@@ -143,29 +146,46 @@ def demo_personas() -> list[Account]:
             .order_by(Account.id)).all())
 
 
-def live_session(token: str | None) -> tuple[AuthSession, Account] | None:
-    """The live session a browser token names, with its account, in one read; None
-    when the token is unknown, expired or revoked."""
+class LiveSession(NamedTuple):
+    account: Account
+    time_zone: str | None  # the browser's zone, as the session recorded it
+
+
+# One statement, compiled once: the session's state and its account's columns. Read on
+# every event a tab sends (ui/session_guard.py), so through SQLAlchemy Core: the ORM's
+# per-query work cost ~4x the statement itself (benchmarks/confirm_latency.py).
+_SESSION, _ACCOUNT = AuthSession.__table__, Account.__table__
+_LIVE_SESSION = (
+    sa.select(_SESSION.c.revoked, _SESSION.c.expires_at, _SESSION.c.time_zone,
+              *_ACCOUNT.c)
+    .join_from(_SESSION, _ACCOUNT, _ACCOUNT.c.id == _SESSION.c.account_id)
+    .where(_SESSION.c.token_hash == sa.bindparam("token_hash"))
+)
+_ACCOUNT_COLUMNS = tuple(_ACCOUNT.c.keys())
+
+
+def live_session(token: str | None) -> LiveSession | None:
+    """The live session a browser token names: its account (detached, as a read
+    session would give it) and its time zone, in one read; None when the token is
+    unknown, expired or revoked."""
     if not token:
         return None
-    with db.reading() as session:
-        row = session.exec(
-            select(AuthSession, Account)
-            .join(Account, Account.id == AuthSession.account_id)
-            .where(AuthSession.token_hash == _token_hash(token))
-        ).first()
+    with db.engine(readonly=True).connect() as conn:
+        row = conn.execute(_LIVE_SESSION, {"token_hash": _token_hash(token)}).first()
     if row is None:
         return None
-    auth, account = row
-    if auth.revoked or auth.expires_at <= real_now():
+    found = row._mapping
+    if found[_SESSION.c.revoked] or found[_SESSION.c.expires_at] <= real_now():
         return None
-    return auth, account
+    account = Account(**{key: found[_ACCOUNT.c[key]] for key in _ACCOUNT_COLUMNS})
+    make_transient_to_detached(account)
+    return LiveSession(account, found[_SESSION.c.time_zone])
 
 
 def account_for_token(token: str | None) -> Account | None:
     """The account a browser token signs in, or None (unknown, expired or revoked)."""
     found = live_session(token)
-    return found[1] if found is not None else None
+    return found.account if found is not None else None
 
 
 def _revoke(session: Session, token: str) -> None:

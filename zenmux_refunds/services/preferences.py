@@ -104,8 +104,8 @@ def signed_in(token: str | None) -> tuple[Account, Locale] | None:
     found = auth.live_session(token)
     if found is None:
         return None
-    session, account = found
-    return account, Locale(_known_language(account.language), _known_zone(session.time_zone))
+    account = found.account
+    return account, Locale(_known_language(account.language), _known_zone(found.time_zone))
 
 
 def locale_of_account(s, account: Account) -> Locale:
