@@ -152,7 +152,8 @@ def test_a_slow_approval_shows_the_confirm_button_busy(page: Page, app_server):
     the Confirm button busy, so it cannot be clicked again, then the status once the
     lock is free: one refund."""
     with _alice_confirms_while_her_account_is_locked(page, app_server) as conn:
-        expect(page.locator("#refund-status")).to_have_count(0)
+        expect(page.locator("#refund-status")).not_to_be_visible()
+        expect(page.locator("#confirm-refund")).to_be_visible()
         conn.rollback()
     expect(page.locator("#refund-status")).to_have_text("Refunding")
     assert _refunds_of(app_server, "SUB-1002") == 1
