@@ -3,10 +3,10 @@
 - an account with no orders reads "No subscription payments yet." / "No top-ups yet."
   with a link to the public pricing page, and the Refunds sections say there are none;
 - before the server's first answer the billing pages show skeletons, never "$0.00" or
-  "0 rows": the test holds every message the server sends on the page's WebSocket
-  (Playwright's ``route_web_socket``), so what it sees is exactly the first frame the
-  browser draws from the page's initial state, then lets them through and sees the data
-  replace the skeletons;
+  "0 rows": the test holds every state frame the server sends on the page's WebSocket
+  (Playwright's ``route_web_socket``; the socket itself connects), so what it sees is
+  exactly what the browser draws from the page's initial state, then lets them through
+  and sees the data replace the skeletons;
 - on tom's four-month top-up history (demo scenario) only the newest expired row says
   "Refund window expired"; older ones carry one muted "Expired" tag, buttons disabled.
 """
@@ -71,9 +71,16 @@ def test_an_account_with_orders_sees_no_empty_message(page: Page):
     expect(page.locator("#no-topups")).to_have_count(0)
 
 
+def _carries_state(message) -> bool:
+    """A Socket.IO event frame ("42…": the state deltas). The connection's own frames
+    (Engine.IO open and ping, Socket.IO connect) pass, so the socket connects as usual
+    and only the data waits."""
+    return isinstance(message, str) and message.startswith("42")
+
+
 class _HeldSocket:
-    """Holds what the server sends on the page's event socket until ``release()``;
-    what the page sends goes on at once. Keeps a log of each socket (frames held,
+    """Holds the state the server sends on the page's event socket until
+    ``release()``; the connection's own frames, and what the page sends, go on at once. Keeps a log of each socket (frames held,
     passed and sent, which side closed it) and of the page's console, which
     ``loaded()`` reports when the page does not load after all."""
 
@@ -92,12 +99,12 @@ class _HeldSocket:
         self.log.append(f"socket {n} opened: {ws.url[:120]}")
 
         def from_server(message) -> None:
-            what = "passed" if self.released else "held"
-            self.log.append(f"socket {n} {what}: {str(message)[:80]!r}")
-            if self.released:
-                ws.send(message)
-            else:
+            hold = not self.released and _carries_state(message)
+            self.log.append(f"socket {n} {'held' if hold else 'passed'}: {str(message)[:80]!r}")
+            if hold:
                 self.held.append((ws, message))
+            else:
+                ws.send(message)
 
         def page_closed(code, reason) -> None:  # forwarded, as Playwright does by default
             self.log.append(f"socket {n} closed by the page: {code} {reason}")
