@@ -354,9 +354,9 @@ class RefundDialogState(AuthState):
             async with self:
                 if waiting.still_shown(self):
                     self.busy = False
-                    found = self.signed_in()
-                    if found is not None and found[0].id == waiting.account_id:
-                        self._refused(exc, waiting.account_id, found[1])
+                    locale = self._still_signed_in(waiting.account_id)
+                    if locale is not None:
+                        self._refused(exc, waiting.account_id, locale)
             return
         except Exception:  # the approval failed: the button is usable again
             async with self:
