@@ -8,6 +8,7 @@ import zenmux_refunds.models  # noqa: F401  (tables reach Alembic through SQLMod
 from zenmux_refunds import api, http_security, log_safety, logs
 from zenmux_refunds.config import settings
 from zenmux_refunds.ui.auth_state import HOME_ROUTE, SIGN_IN_ROUTE, AuthState
+from zenmux_refunds.ui import state_lock
 from zenmux_refunds.ui.session_guard import SessionGuard
 from zenmux_refunds.ui.credits import CreditsState, credits_page
 from zenmux_refunds.ui.mailbox import MailboxState, mailbox_page
@@ -24,6 +25,7 @@ def index() -> rx.Component:
 
 
 log_safety.install()
+state_lock.install()  # before any event takes a tab's lock
 logs.configure()
 log = logging.getLogger("zenmux_refunds")
 if settings().demo_mode:
