@@ -14,7 +14,9 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect, sync_playwright
+
+from tests.support import traffic
 
 from tests.support.appserver import (  # noqa: F401
     EXAMPLE_NOW, USAGE_TOKEN, AppServer, production_shape, running_app)
@@ -60,6 +62,7 @@ def page(browser, app_server, request) -> Page:
                                   base_url=app_server.base_url)
     context.set_default_timeout(30_000)
     pg = context.new_page()
+    traffic.record(pg, request.node)
     yield pg
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     try:
@@ -69,12 +72,28 @@ def page(browser, app_server, request) -> Page:
     context.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    traffic.add_to_report(item, (yield).get_result())
+
+
 def shot(page: Page, name: str) -> Path:
     """Keep a screenshot as a test artifact."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def live(locator: Locator) -> Locator:
+    """``locator`` once React has taken it over. The pages are built ahead: a button
+    shows before the page's scripts attach its handler, and a click in that instant
+    does nothing (a customer would click again). Seen in CI: the language switch
+    clicked right after ``goto``, and no event ever sent."""
+    locator.page.wait_for_function(
+        "el => Object.keys(el).some(k => k.startsWith('__reactProps'))",
+        arg=locator.element_handle())
+    return locator
 
 
 HOME_AFTER_SIGN_IN = re.compile(r".*/(subscription|support)/?$")

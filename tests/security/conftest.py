@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page
 
 from tests.browser.conftest import ARTIFACTS, browser, shot  # noqa: F401 (fixture)
+from tests.support import traffic
 from tests.support.appserver import AppServer, running_app
 from tests.support.sockets import Frames, forge_events, inject_events, record_frames  # noqa: F401
 
@@ -78,8 +79,15 @@ def context(browser, server, request) -> BrowserContext:  # noqa: F811
 
 
 @pytest.fixture
-def page(context) -> Page:
-    return context.new_page()
+def page(context, request) -> Page:
+    pg = context.new_page()
+    traffic.record(pg, request.node)
+    return pg
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    traffic.add_to_report(item, (yield).get_result())
 
 
 ROOT_STATE = "reflex___state____state"
