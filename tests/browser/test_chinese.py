@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import check_page, sign_in_as
+from tests.browser.conftest import check_page, live, sign_in_as
 
 
 def _to_chinese(page: Page) -> None:
-    page.locator("#lang-zh-CN").click()
+    live(page.locator("#lang-zh-CN")).click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     expect(page.locator("#lang-zh-CN")).to_have_attribute("aria-pressed", "true")
 
