@@ -29,9 +29,9 @@ def _as_sam(browser, app_server) -> Page:
                                   base_url=app_server.base_url)
     context.set_default_timeout(30_000)
     sam = context.new_page()
-    sign_in_as(sam, "sam")
-    sam.get_by_role("link", name="Support console").click()
+    sign_in_as(sam, "sam")  # support lands on the console
     sam.wait_for_url("**/support{,/}")
+    expect(sam.locator("#support-refund-RF-6001")).to_be_visible()  # its load has run
     return sam
 
 
@@ -151,8 +151,8 @@ def test_a_customer_gets_nothing_from_the_console(page: Page):
 
 
 def test_support_tells_the_sandbox_to_fail_an_order(page: Page, app_server):
-    sign_in_as(page, "sam")
-    page.get_by_role("link", name="Support console").click()
+    sign_in_as(page, "sam")  # support lands on the console; act once its load has run
+    expect(page.locator("#support-refund-RF-6001")).to_be_visible()
     page.locator("#sandbox-order").fill("TOP-3002")
     page.locator("#sandbox-apply").click()
     expect(page.locator("#support-message")).to_have_text(
