@@ -80,9 +80,10 @@ def _carries_state(message) -> bool:
 
 class _HeldSocket:
     """Holds the state the server sends on the page's event socket until
-    ``release()``; the connection's own frames, and what the page sends, go on at once. Keeps a log of each socket (frames held,
-    passed and sent, which side closed it) and of the page's console, which
-    ``loaded()`` reports when the page does not load after all."""
+    ``release()``; the connection's own frames, and what the page sends, go on at once.
+    Keeps a log of each socket (frames held, passed and sent, which side closed it),
+    which ``loaded()`` reports when the page does not load after all (the page's
+    console is in the failing test's report: tests/support/traffic.py)."""
 
     def __init__(self, page: Page) -> None:
         self.held: list = []
@@ -90,7 +91,6 @@ class _HeldSocket:
         self.released = False
         self.log: list[str] = []
         self.page = page
-        page.on("console", lambda m: self.log.append(f"console {m.type}: {m.text[:200]}"))
 
     def handle(self, ws: WebSocketRoute) -> None:
         n = len(self.routes)

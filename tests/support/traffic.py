@@ -4,6 +4,7 @@ CI then says whether the event was sent, answered late, or never answered."""
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
@@ -16,12 +17,13 @@ def record(page, node) -> None:
     """Keep ``page``'s traffic on the test ``node`` (see ``add_to_report``)."""
     t0 = time.monotonic()
     log: list[str] = node.stash.setdefault(TRAFFIC, [])
+    numbers = itertools.count()
 
     def note(line: str) -> None:
         log.append(f"{time.monotonic() - t0:7.2f}s {line}")
 
     def socket(ws) -> None:
-        n = sum(1 for line in log if " opened " in line)
+        n = next(numbers)
         note(f"socket {n} opened {ws.url[:100]}")
         ws.on("framesent", lambda f: note(f"socket {n} sent {str(f)[:160]!r}"))
         ws.on("framereceived", lambda f: note(f"socket {n} received {str(f)[:160]!r}"))
