@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta, timezone
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
 from zenmux_refunds.config import settings
@@ -48,6 +49,16 @@ def compute_now(setting: ClockSetting | None, *, real: datetime | None = None) -
     return real + offset
 
 
+# What ``compute_now`` reads of the clock row, compiled once: not the row's stored
+# scenario (a blob as large as the scenario file), and no ORM object, on a path that
+# every approval and usage report takes.
+_CLOCK = ClockSetting.__table__
+_READ_CLOCK = sa.select(_CLOCK.c.anchor_at, _CLOCK.c.anchored_real_at,
+                        _CLOCK.c.offset_seconds).where(_CLOCK.c.id == 1)
+
+
 def now(session: Session) -> datetime:
-    """The app's current time, read inside the caller's transaction."""
-    return compute_now(session.get(ClockSetting, 1))
+    """The app's current time, read inside the caller's transaction (what it has
+    committed or flushed: a clock row changed in the session and not yet flushed is
+    not seen; ``compute_now`` takes such a row itself)."""
+    return compute_now(session.connection().execute(_READ_CLOCK).first())
