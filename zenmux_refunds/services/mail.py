@@ -150,8 +150,12 @@ def _message_id(key: str) -> str:
     return f"<{slug}.{secrets.token_hex(8)}@{domain}>"
 
 
-def _insert(s: Session):
-    return postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+# The outbox row's INSERT … ON CONFLICT (key) DO NOTHING, compiled once per dialect: it
+# is sent inside every approval's transaction.
+_INSERTS = {
+    name: insert(OutboxMail.__table__).on_conflict_do_nothing(index_elements=["key"])
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
 
 
 def _template(name: str, locale: Locale) -> jinja2.Template:
@@ -174,8 +178,8 @@ def _write(s: Session, *, key: str, account_id: int, subject: str, template: str
         "message_id": _message_id(key), "created_at": now or clock.now(s), "attempts": 0,
         "next_attempt_at": clock.real_now(),
     }
-    s.execute(_insert(s)(OutboxMail.__table__).values(**row)
-              .on_conflict_do_nothing(index_elements=["key"]))
+    connection = s.connection()
+    connection.execute(_INSERTS[connection.dialect.name], row)
 
 
 def refund_approved(s: Session, refund: Refund, *, now: datetime | None = None) -> None:

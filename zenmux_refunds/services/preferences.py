@@ -9,6 +9,7 @@ nothing is changed.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlmodel import select
 
 from zenmux_refunds import db
@@ -108,13 +109,23 @@ def signed_in(token: str | None) -> tuple[Account, Locale] | None:
     return account, Locale(_known_language(account.language), _known_zone(found.time_zone))
 
 
+_SESSIONS = AuthSession.__table__
+# Compiled once, sent on the caller's connection: read inside every approval's
+# transaction (its mail), where the ORM's select would also flush the session first.
+_LATEST_ZONE = (
+    sa.select(_SESSIONS.c.time_zone)
+    .where(_SESSIONS.c.account_id == sa.bindparam("account_id"),
+           _SESSIONS.c.revoked == False,  # noqa: E712
+           _SESSIONS.c.expires_at > sa.bindparam("now"))
+    .order_by(_SESSIONS.c.created_at.desc(), _SESSIONS.c.id.desc())
+    .limit(1)
+)
+
+
 def locale_of_account(s, account: Account) -> Locale:
     """The Locale an e-mail to ``account`` is written in, inside the caller's
     transaction ``s``: the account's language, and the time zone of its most recent
     live session (UTC when it has none: every time in a mail names its zone)."""
-    latest = s.exec(select(AuthSession.time_zone)
-                    .where(AuthSession.account_id == account.id,
-                           AuthSession.revoked == False,  # noqa: E712
-                           AuthSession.expires_at > real_now())
-                    .order_by(AuthSession.created_at.desc(), AuthSession.id.desc())).first()
+    latest = s.connection().execute(
+        _LATEST_ZONE, {"account_id": account.id, "now": real_now()}).scalar()
     return Locale(_known_language(account.language), _known_zone(latest))
