@@ -164,14 +164,19 @@ _LIVE_SESSION = (
 _ACCOUNT_COLUMNS = tuple(_ACCOUNT.c.keys())
 
 
-def live_session(token: str | None) -> LiveSession | None:
+def live_session(token: str | None, *, within: Session | None = None) -> LiveSession | None:
     """The live session a browser token names: its account (detached, as a read
     session would give it) and its time zone, in one read; None when the token is
-    unknown, expired or revoked."""
+    unknown, expired or revoked. ``within``: read in that session's transaction
+    (what it sees, on its connection) instead of a connection of its own."""
     if not token:
         return None
-    with db.engine(readonly=True).connect() as conn:
-        row = conn.execute(_LIVE_SESSION, {"token_hash": _token_hash(token)}).first()
+    params = {"token_hash": _token_hash(token)}
+    if within is not None:
+        row = within.connection().execute(_LIVE_SESSION, params).first()
+    else:
+        with db.engine(readonly=True).connect() as conn:
+            row = conn.execute(_LIVE_SESSION, params).first()
     if row is None:
         return None
     found = row._mapping

@@ -98,11 +98,12 @@ def locale_for(token: str | None) -> Locale:
     return found[1] if found is not None else ENGLISH
 
 
-def signed_in(token: str | None) -> tuple[Account, Locale] | None:
+def signed_in(token: str | None, *, within=None) -> tuple[Account, Locale] | None:
     """The account a browser token signs in and the Locale of that session, in one
     read: what ``auth.account_for_token`` and ``locale_for`` answer, for a handler
-    that needs both (None: unknown, expired or revoked)."""
-    found = auth.live_session(token)
+    that needs both (None: unknown, expired or revoked). ``within``: read inside that
+    session's transaction (``auth.live_session``)."""
+    found = auth.live_session(token, within=within)
     if found is None:
         return None
     account = found.account

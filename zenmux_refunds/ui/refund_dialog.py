@@ -29,7 +29,7 @@ import reflex as rx
 
 from zenmux_refunds.domain.vocabulary import OrderKind
 from zenmux_refunds.i18n import Locale
-from zenmux_refunds.services import billing, quotes, refunds
+from zenmux_refunds.services import billing, preferences, quotes, refunds
 from zenmux_refunds.services.views import RefundStatusView
 from zenmux_refunds.ui.auth_state import AuthState
 from zenmux_refunds.ui.i18n import t, tf, tv
@@ -77,6 +77,25 @@ class _SendWhenShown:
             held, self._held = self._held, []
         for refund_id in held:
             refunds.send_soon(refund_id)
+
+
+class _SessionAtCommit:
+    """``confirm``'s ``within``: reads the tab's session in the approval's transaction,
+    after its writes, so that the status is shown only if the session that asked was
+    still live and the account's when the refund was written (signed out or replaced
+    meanwhile: nothing of the account reaches the tab). What it read is kept for the
+    handler (the approval's thread writes it once, before the handler reads it)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+        self._found: tuple | None = None
+
+    def __call__(self, s, refund, now) -> None:
+        self._found = preferences.signed_in(self._token, within=s)
+
+    def locale_of(self, account_id: int) -> Locale | None:
+        found = self._found
+        return found[1] if found is not None and found[0].id == account_id else None
 
 
 class _Waiting:
@@ -293,7 +312,10 @@ class RefundDialogState(AuthState):
         Redis state manager, a lock held past its expiration loses the tab's state).
 
         The status is shown from the approval's own row (no read back); the session
-        is checked again with its Locale in one read. The refund is handed to the
+        is checked again, with its Locale, inside the approval's transaction (one
+        statement on its connection, at its commit, instead of a read of its own
+        after it: the session a status is shown to was live when the refund was
+        written; ``_SessionAtCommit``). The refund is handed to the
         sender pool only once that status is out (``_SendWhenShown``): the sender's
         work (a provider call, its transaction) would otherwise hold the interpreter
         while the customer waits for "Refunding". The host page's rows reload after."""
@@ -305,13 +327,15 @@ class RefundDialogState(AuthState):
             yield rx.redirect("/sign-in")
             return
         account, locale = found
-        self.error = ""
+        if self.error:  # assigned only if set: the delta carries what changed
+            self.error = ""
         dispatch = _SendWhenShown()
+        at_commit = _SessionAtCommit(self.session_token())
         try:
             approval = asyncio.ensure_future(asyncio.to_thread(
                 refunds.request_refund, account_id=account.id, kind=self._kind,
                 order_id=self._order_id, preview_final_cents=self._final_cents,
-                actor=account.email, dispatch=dispatch))
+                actor=account.email, dispatch=dispatch, within=at_commit))
             if not (await asyncio.wait({approval}, timeout=SPINNER_AFTER_S))[0]:
                 # a slow approval: the button spins, disabled; the send goes when the
                 # approval commits (the customer is already waiting)
@@ -326,7 +350,7 @@ class RefundDialogState(AuthState):
             except (refunds.RefundRefused, quotes.NotYourOrder) as exc:
                 self._refused(exc, account.id, locale)
                 return
-            if self._approved(approved, account.id):
+            if self._approved(approved, at_commit.locale_of(account.id)):
                 # the status delta goes out at this yield, before the release below
                 yield self._refresh_page()
         finally:
@@ -366,7 +390,8 @@ class RefundDialogState(AuthState):
         async with self:
             if waiting.still_shown(self):
                 self.busy = False
-                self._approved(approved, waiting.account_id)
+                # a slow approval: the session is read again now, after the wait
+                self._approved(approved, self._still_signed_in(waiting.account_id))
         yield self._refresh_page()
 
     def _refused(self, exc: Exception, account_id: int, locale: Locale) -> None:
@@ -381,11 +406,11 @@ class RefundDialogState(AuthState):
         except quotes.NotYourOrder:
             self.open = False
 
-    def _approved(self, approved, account_id: int) -> bool:
-        """Show an approval's status; False (nothing shown) if the tab's session no
-        longer belongs to the account (signed out meanwhile: the tab's next event
-        resets its states; the approval stands and is sent)."""
-        locale = self._still_signed_in(account_id)
+    def _approved(self, approved, locale: Locale | None) -> bool:
+        """Show an approval's status in ``locale``; False (nothing shown) when that is
+        None: the tab's session no longer belonged to the account (signed out
+        meanwhile: the tab's next event resets its states; the approval stands and is
+        sent)."""
         if locale is None:
             return False
         self._refund_id, self.step = approved.refund_id, STATUS
