@@ -604,7 +604,7 @@ def _status_body() -> rx.Component:
         # no server loop: while Refunding, countdown.js clicks this every STATUS_POLL_MS
         rx.cond(S.status_pending,
                 rx.el.button(on_click=S.poll_status, id="refund-status-poll", type="button",
-                             tab_index=-1, aria_hidden="true", display="none",
+                             tab_index=-1, aria_hidden="true", hidden=True,
                              custom_attrs={"data-poll-every-ms": str(STATUS_POLL_MS)})),
         spacing="3", width="100%",
     )
@@ -624,15 +624,22 @@ def refund_dialog() -> rx.Component:
             rx.dialog.title(rx.cond(S.step == STATUS, t("Refund status"),
                                     tv("Refund {ref}", ref=S.order_ref)),
                             custom_attrs={"data-step-heading": S.step}),
-            rx.match(S.step, (CONFIRM, _confirm_body()), (STATUS, rx.fragment()),
-                     (FAILED, _failed_body()), _preview_body()),
-            # The status step is drawn (hidden) as soon as the dialog opens, so that the
-            # confirm's answer only fills in its text and shows it: mounting it then
-            # cost the browser ~2.5 ms of the ~7 between that frame and "Refunding"
-            # (benchmarks/confirm_latency.py --split). Hidden, it is out of the
-            # accessibility tree, and its live region is in place before it speaks.
-            rx.box(_status_body(), display=rx.cond(S.step == STATUS, "block", "none"),
-                   width="100%", id="status-step"),
+            rx.match(S.step, (FAILED, _failed_body()), (PREVIEW, _preview_body()),
+                     rx.fragment()),
+            # The confirmation stays drawn (hidden) under the status it led to, and the
+            # status step is drawn (hidden) as soon as the dialog opens: the confirm's
+            # answer then only fills in text and flips two `hidden` attributes
+            # (benchmarks/confirm_latency.py --split times it). Taking the confirmation
+            # out removed the focused Confirm button, on which Radix's focus trap
+            # focuses the dialog at once, from a mutation observer that runs before the
+            # page goes on; mounting the status then cost ~2.5 ms more; a `display`
+            # style per step made emotion write a new CSS rule. Hidden, a step is out of
+            # the accessibility tree and the tab order (assets/a11y.js then puts the
+            # focus on the status's heading), and the status's live region is in place
+            # before it speaks.
+            rx.cond((S.step == CONFIRM) | (S.step == STATUS),
+                    rx.el.div(_confirm_body(), hidden=S.step != CONFIRM, id="confirm-step")),
+            rx.el.div(_status_body(), hidden=S.step != STATUS, id="status-step"),
             max_width="520px", id="refund-dialog",
         ),
         open=S.open,
