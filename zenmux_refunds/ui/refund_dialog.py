@@ -94,8 +94,13 @@ class _SessionAtCommit:
         self._found = preferences.signed_in(self._token, within=s)
 
     def locale_of(self, account_id: int) -> Locale | None:
-        found = self._found
-        return found[1] if found is not None and found[0].id == account_id else None
+        return _locale_if_theirs(self._found, account_id)
+
+
+def _locale_if_theirs(found: tuple | None, account_id: int) -> Locale | None:
+    """The Locale of a session read (``preferences.signed_in``) if it signs in
+    ``account_id``, else None."""
+    return found[1] if found is not None and found[0].id == account_id else None
 
 
 class _Waiting:
@@ -421,8 +426,7 @@ class RefundDialogState(AuthState):
         """The tab's session still belongs to the account that confirmed (signed out or
         another account signed in while the approval ran: nothing of this account is
         written into the tab): the session's Locale if so, else None."""
-        found = self.signed_in()
-        return found[1] if found is not None and found[0].id == account_id else None
+        return _locale_if_theirs(self.signed_in(), account_id)
 
     @rx.event
     def poll_status(self):
