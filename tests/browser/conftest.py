@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from tests.support import traffic
+from tests.support.traffic import pytest_runtest_makereport  # noqa: F401 (hook)
 
 from tests.support.appserver import (  # noqa: F401
     EXAMPLE_NOW, USAGE_TOKEN, AppServer, production_shape, running_app)
@@ -70,11 +71,6 @@ def page(browser, app_server, request) -> Page:
     except Exception:  # noqa: BLE001 - a screenshot must not hide the test's own result
         pass
     context.close()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    traffic.add_to_report(item, (yield).get_result())
 
 
 def shot(page: Page, name: str) -> Path:

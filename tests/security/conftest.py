@@ -15,6 +15,7 @@ from playwright.sync_api import BrowserContext, Page
 
 from tests.browser.conftest import ARTIFACTS, browser, shot  # noqa: F401 (fixture)
 from tests.support import traffic
+from tests.support.traffic import pytest_runtest_makereport  # noqa: F401 (hook)
 from tests.support.appserver import AppServer, running_app
 from tests.support.sockets import Frames, forge_events, inject_events, record_frames  # noqa: F401
 
@@ -83,11 +84,6 @@ def page(context, request) -> Page:
     pg = context.new_page()
     traffic.record(pg, request.node)
     return pg
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    traffic.add_to_report(item, (yield).get_result())
 
 
 ROOT_STATE = "reflex___state____state"

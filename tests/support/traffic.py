@@ -14,7 +14,7 @@ SECTION = "the page's sockets and console (last 120 lines)"
 
 
 def record(page, node) -> None:
-    """Keep ``page``'s traffic on the test ``node`` (see ``add_to_report``)."""
+    """Keep ``page``'s traffic on the test ``node`` (see ``pytest_runtest_makereport``)."""
     t0 = time.monotonic()
     log: list[str] = node.stash.setdefault(TRAFFIC, [])
     numbers = itertools.count()
@@ -35,8 +35,11 @@ def record(page, node) -> None:
             lambda f: note(f"navigated {f.url}") if f == page.main_frame else None)
 
 
-def add_to_report(item, report) -> None:
-    """From a conftest's ``pytest_runtest_makereport`` hook wrapper."""
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test's report gets its pages' traffic. The browser and the attack
+    suites' conftests import this hook (``record`` keeps the traffic)."""
+    report = (yield).get_result()
     log = item.stash.get(TRAFFIC, None)
     if report.failed and log:
         report.sections.append((SECTION, "\n".join(log[-120:])))
