@@ -23,6 +23,7 @@ class LedgerError(ValueError):
 
 
 _ACCOUNT = Account.__table__
+_INSERT_ENTRY = LedgerEntry.__table__.insert()
 # Compiled once, sent on the session's connection: the ORM's bulk UPDATE would also
 # autoflush and look through the session's objects for the row (lock_version is read
 # by nobody), for a statement every approval and usage report sends first.
@@ -72,8 +73,13 @@ def post(
     refund_id: int | None = None,
     grant_id: int | None = None,
     usage_id: int | None = None,
-) -> LedgerEntry:
-    """Add one signed entry to a bucket and move the stored balance with it."""
+) -> None:
+    """Add one signed entry to a bucket and move the stored balance with it.
+
+    The entry is one INSERT on the session's connection, at once (no ORM object: an
+    approval or a usage report writes one or two, and nothing reads them back in the
+    same transaction); the wallet, an ORM row, is written with the session's next
+    flush, at the latest at the commit."""
     if bucket not in (TOPUP, BONUS):
         raise ValueError(f"unknown wallet bucket {bucket!r}")
     if not isinstance(amount_micros, int) or isinstance(amount_micros, bool):
@@ -85,22 +91,14 @@ def post(
         raise LedgerError(
             f"{bucket} balance would become negative ({new_balance} micro-dollars)"
         )
-    setattr(held, field, new_balance)
-    entry = LedgerEntry(
-        account_id=account_id,
-        at=at,
-        bucket=bucket,
-        amount_micros=amount_micros,
-        kind=kind,
-        description=description,
-        order_id=order_id,
-        refund_id=refund_id,
-        grant_id=grant_id,
-        usage_id=usage_id,
-    )
-    session.add(entry)
-    session.flush()
-    return entry
+    setattr(held, field, new_balance)  # the wallet's UPDATE goes with the next flush
+    if session.new:
+        session.flush()  # rows the entry may reference (an order, a grant) exist first
+    session.connection().execute(_INSERT_ENTRY, {
+        "account_id": account_id, "at": at, "bucket": bucket, "amount_micros": amount_micros,
+        "kind": kind, "description": description, "order_id": order_id,
+        "refund_id": refund_id, "grant_id": grant_id, "usage_id": usage_id,
+    })
 
 
 @dataclass(frozen=True)
