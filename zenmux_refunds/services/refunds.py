@@ -119,12 +119,41 @@ class Approved:
                 and self.preview_final_cents != self.quote.final_cents)
 
 
+_INSERT_EVENTS = RefundEvent.__table__.insert()
+_PENDING_EVENTS = "zenmux_refunds.pending_refund_events"  # key in Session.info
+
+
 def audit(session: Session, refund: Refund, *, actor: str, action: str, at: datetime,
           from_status: str | None = None, to_status: str | None = None,
           detail: dict | str = "") -> None:
+    """Add an event to the refund's audit trail, in the caller's transaction.
+
+    The rows wait in the session and are written together just before it commits
+    (``_write_events``), in one INSERT of them all: a transaction adds two or three
+    (an approval: approved, then its effects), where the ORM's unit of work would
+    make and write each as an object of its own. Nothing reads the trail in the transaction that
+    writes it; a transaction that rolls back drops them with everything else."""
     text = detail if isinstance(detail, str) else json.dumps(detail, sort_keys=True)
-    session.add(RefundEvent(refund_id=refund.id, at=at, actor=actor, action=action,
-                            from_status=from_status, to_status=to_status, detail=text))
+    if refund.id is None:
+        raise ValueError("audit: the refund has no id yet (flush it first)")
+    session.info.setdefault(_PENDING_EVENTS, []).append(
+        {"refund_id": refund.id, "at": at, "actor": actor, "action": action,
+         "from_status": from_status, "to_status": to_status, "detail": text})
+
+
+@sa.event.listens_for(sa.orm.Session, "before_commit")
+def _write_events(session: Session) -> None:
+    """The transaction's audit events (``audit``), in the order they were added: one
+    INSERT of them all, just before the commit, after the session's last flush."""
+    rows = session.info.pop(_PENDING_EVENTS, None)
+    if rows:
+        session.flush()  # the commit's own flush, first: rows they may reference
+        session.connection().execute(_INSERT_EVENTS, rows)
+
+
+@sa.event.listens_for(sa.orm.Session, "after_rollback")
+def _drop_events(session: Session) -> None:
+    session.info.pop(_PENDING_EVENTS, None)
 
 
 def _order_model(kind: str):
@@ -267,8 +296,7 @@ def _approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: 
                 # the plan this payment gives is dropped to Free now (see _downgrade)
                 plan_restorable=plan is not None and plan.payment_id == order.id,
             )
-            s.add(refund)
-            s.flush()
+            _insert_refund(s, refund)
             refs["refund_ref"] = refund.ref
             audit(s, refund, actor=actor, action="approved", at=now, to_status=REFUNDING,
                   detail={"preview_final_cents": preview_final_cents,
@@ -293,6 +321,25 @@ def _approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: 
     except sa.exc.IntegrityError:
         # Another approval of the same order won the race past our lock (open_key).
         raise RefundRefused(policy.Reason.IN_PROGRESS.value) from None
+
+
+_REFUNDS = Refund.__table__
+_INSERT_REFUND = _REFUNDS.insert()
+
+
+def _insert_refund(s: Session, refund: Refund) -> None:
+    """Write the new refund with one INSERT on the session's connection and give it its
+    id. It stays out of the session (the approval hands it back detached anyway): the
+    ORM's flush of a new object costs more than the statement it sends. A second open
+    refund of the order still fails here, on ``open_key`` (IntegrityError)."""
+    values = {}
+    for column in _REFUNDS.columns:
+        value = getattr(refund, column.key)
+        if value is None and (column.primary_key or column.server_default is not None):
+            continue  # the database's own: the id, server defaults
+        values[column.key] = value
+    result = s.connection().execute(_INSERT_REFUND, values)
+    refund.id = result.inserted_primary_key[0]
 
 
 def _check_retry(s: Session, retry_of: int | None, account_id: int, kind: str,
