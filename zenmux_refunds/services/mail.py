@@ -83,6 +83,9 @@ _env = jinja2.Environment(
                                         default_for_string=False, default=False),
     undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     keep_trailing_newline=True,
+    # the templates ship with the code: no stat() of each file (and of each include)
+    # at every mail to see whether it changed on disk
+    auto_reload=False,
 )
 
 
