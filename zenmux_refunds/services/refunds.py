@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from zenmux_refunds import clock, db, logs, metrics
@@ -385,14 +386,46 @@ def retry(failed_id: int, *, actor: str, dispatch: Dispatch = send_now) -> Appro
         retry_of=failed.id, dispatch=dispatch)
 
 
+_PLANS = CurrentPlan.__table__
+_DROP_PLAN = (_PLANS.update().where(_PLANS.c.account_id == sa.bindparam("key"))
+              .values(plan=sa.bindparam("plan"), payment_id=sa.bindparam("payment_id"),
+                      updated_at=sa.bindparam("updated_at")))
+
+_GRANTS = Grant.__table__
+_FORFEIT_GRANT = (_GRANTS.update().where(_GRANTS.c.id == sa.bindparam("key"))
+                  .values(forfeited_micros=sa.bindparam("forfeited_micros")))
+_REWARDS = ReferralReward.__table__
+_REVOKE_REWARD = (_REWARDS.update().where(_REWARDS.c.id == sa.bindparam("key"))
+                  .values(status=sa.bindparam("status"),
+                          revoked_by_refund_id=sa.bindparam("revoked_by_refund_id"),
+                          updated_at=sa.bindparam("updated_at")))
+
+
+def _write_through(s: Session, row, statement, values: dict, key: str = "account_id") -> None:
+    """Set ``values`` on ``row``, a row loaded in this session, with ``statement`` (an
+    UPDATE of its table by its ``key`` column, bound as ``key``) sent on the session's
+    connection at once; the loaded object gets the same values without being marked
+    changed. An approval's few updates are then statements, not work for the unit of
+    work at the commit (which costs more than they do). A row not yet written (a
+    scenario being loaded) is changed as an ORM object, flushed as usual."""
+    if not sa.inspect(row).persistent:
+        for name, value in values.items():
+            setattr(row, name, value)
+        s.add(row)
+        return
+    s.connection().execute(statement, {"key": getattr(row, key), **values})
+    for name, value in values.items():
+        set_committed_value(row, name, value)
+
+
 def _downgrade(s: Session, plan: CurrentPlan | None, order: SubscriptionPayment,
                refund: Refund, now: datetime) -> None:
     """Drop the plan this payment gives to Free. ``plan``: the account's CurrentPlan,
     read under the lock before the refund was written (which then was written with
     ``plan_restorable`` already set: one UPDATE fewer)."""
     if plan is not None and plan.payment_id == order.id:
-        plan.plan, plan.payment_id, plan.updated_at = "Free", None, now
-        s.add(plan)
+        _write_through(s, plan, _DROP_PLAN, {"plan": "Free", "payment_id": None,
+                                             "updated_at": now})
         audit(s, refund, actor="system", action="plan_downgraded", at=now,
               detail=f"{order.plan} -> Free")
 
@@ -415,8 +448,8 @@ def apply_topup_effects(s: Session, account_id: int, order: TopupOrder, refund: 
                         kind=LedgerKind.FORFEIT, at=now,
                         description=f"Discount bonus of {order.ref} forfeited",
                         order_id=order.id, refund_id=refund.id, grant_id=grant.id)
-            grant.forfeited_micros += left
-            s.add(grant)
+            _write_through(s, grant, _FORFEIT_GRANT,
+                           {"forfeited_micros": grant.forfeited_micros + left}, key="id")
         audit(s, refund, actor="system", action="bonus_forfeited", at=now,
               detail={"discount_micros": grant.amount_micros, "forfeited_micros": left})
     if reward is not None and reward.status in forfeits.REVOCABLE:
@@ -432,9 +465,9 @@ def apply_topup_effects(s: Session, account_id: int, order: TopupOrder, refund: 
                             refund_id=refund.id, grant_id=reward.grant_id)
         audit(s, refund, actor="system", action="referral_revoked", at=now,
               detail={"was": reward.status, "clawed_back_micros": clawed})
-        reward.status, reward.revoked_by_refund_id, reward.updated_at = (
-            vocabulary.RewardStatus.REVOKED, refund.id, now)
-        s.add(reward)
+        _write_through(s, reward, _REVOKE_REWARD, {
+            "status": vocabulary.RewardStatus.REVOKED, "revoked_by_refund_id": refund.id,
+            "updated_at": now}, key="id")
 
 
 # ------------------------------------------------------------------------ finish
