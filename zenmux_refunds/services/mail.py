@@ -97,16 +97,17 @@ def _locale(s: Session, account_id: int) -> Locale:
     return preferences.locale_of_account(s, s.get(Account, account_id))
 
 
-def _refund_facts(s: Session, refund: Refund, locale: Locale = ENGLISH) -> dict:
-    """What a refund mail says, from the integers the refund stored."""
+def _refund_facts(s: Session, refund: Refund, locale: Locale = ENGLISH, order=None) -> dict:
+    """What a refund mail says, from the integers the refund stored. ``order``: the
+    refund's order, when the caller has read it in this transaction."""
     lang, tz = locale.lang, locale.tz
     if refund.order_kind == OrderKind.SUBSCRIPTION:
-        order = s.get(SubscriptionPayment, refund.subscription_payment_id)
+        order = order or s.get(SubscriptionPayment, refund.subscription_payment_id)
         what = translate("{plan} subscription payment {ref}", lang, plan=order.plan,
                          ref=order.ref)
         paid = format_usd(order.amount_cents, lang)
     else:
-        order = s.get(TopupOrder, refund.topup_order_id)
+        order = order or s.get(TopupOrder, refund.topup_order_id)
         what = translate("Pay-As-You-Go top-up {ref}", lang, ref=order.ref)
         paid = format_paid(order.amount_cents, order.charged_currency, order.charged_minor,
                            lang)
@@ -185,14 +186,15 @@ def _write(s: Session, *, key: str, account_id: int, subject: str, template: str
     connection.execute(_INSERTS[connection.dialect.name], row)
 
 
-def refund_approved(s: Session, refund: Refund, *, now: datetime | None = None) -> None:
-    """In ``refunds.approve``'s transaction (``now``: the approval's time, read there).
-    A refund approved from an e-mail request is told by the request's decision mail
-    (``request_approved``), not twice."""
+def refund_approved(s: Session, refund: Refund, *, now: datetime | None = None,
+                    order=None) -> None:
+    """In ``refunds.approve``'s transaction (``now``: the approval's time, ``order``:
+    the refund's order, both read there). A refund approved from an e-mail request is
+    told by the request's decision mail (``request_approved``), not twice."""
     if refund.source == RefundSource.EMAIL:
         return
     locale = _locale(s, refund.account_id)
-    r = _refund_facts(s, refund, locale)
+    r = _refund_facts(s, refund, locale, order)
     _write(s, key=f"refund:{refund.id}:approved", account_id=refund.account_id,
            subject=translate("Refund {ref} approved: {returned} on its way", locale.lang,
                              ref=refund.ref, returned=r["returned"]),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from zenmux_refunds.config import settings
@@ -55,26 +56,65 @@ class Forfeits:
 @dataclass(frozen=True)
 class OrderQuote:
     kind: str
-    order: SubscriptionPayment | TopupOrder
+    order: sa.Row  # the SubscriptionPayment's or TopupOrder's row (read-only)
     decision: policy.Decision
     forfeits: Forfeits | None
-    latest_refund: Refund | None
+    latest_refund: sa.Row | None  # the order's latest Refund row (read-only)
     # the wallet row read for a top-up quote (None otherwise, or when there is none).
     # Holding it keeps it in the session, so an approval's ledger posts in the same
     # transaction get it from the identity map instead of reading it again.
     wallet: Wallet | None = None
-    discount_grant: Grant | None = None  # the order's Discount bonus grant, if any
+    discount_grant: sa.Row | None = None  # the order's Discount bonus grant's row, if any
 
 
-def order_refunds(session: Session, kind: str, order_id: int) -> list[Refund]:
-    column = Refund.subscription_payment_id if kind == SUBSCRIPTION else Refund.topup_order_id
-    return list(session.exec(select(Refund).where(column == order_id).order_by(Refund.id)).all())
+# A quote's reads, compiled once and sent on the session's connection: the rows come
+# back as read-only rows (attributes by column name), not ORM objects, which cost three
+# times as much to load (a quote reads up to five; every preview, approval and billing
+# row makes one). What a quote's caller changes (the wallet, the plan) is still read
+# through the ORM; the approval writes a grant or a reward it read here with a statement
+# of its own (refunds._write_through).
+_REFUNDS = Refund.__table__
+_ORDER_REFUNDS = {
+    kind: sa.select(_REFUNDS).where(column == sa.bindparam("order_id")).order_by(_REFUNDS.c.id)
+    for kind, column in ((SUBSCRIPTION, _REFUNDS.c.subscription_payment_id),
+                         (TOPUP, _REFUNDS.c.topup_order_id))
+}
+_ORDER_BY_ID = {
+    kind: sa.select(model.__table__).where(model.__table__.c.id == sa.bindparam("order_id"))
+    for kind, model in ((SUBSCRIPTION, SubscriptionPayment), (TOPUP, TopupOrder))
+}
+_GRANTS = Grant.__table__
+_DISCOUNT_GRANT = (sa.select(_GRANTS).where(_GRANTS.c.order_id == sa.bindparam("order_id"),
+                                            _GRANTS.c.kind == GrantKind.DISCOUNT)
+                   .order_by(_GRANTS.c.id).limit(1))
+_REWARDS = ReferralReward.__table__
+_ORDER_REWARD = sa.select(_REWARDS).where(_REWARDS.c.order_id == sa.bindparam("order_id"))
 
 
-def find_order(session: Session, account: Account, kind: str, order_id: int):
-    """The account's order, or NotYourOrder (whoever else it belongs to)."""
-    model = SubscriptionPayment if kind == SUBSCRIPTION else TopupOrder if kind == TOPUP else None
-    order = session.get(model, order_id) if model is not None else None
+def _read(session: Session, statement, params: dict) -> sa.CursorResult:
+    """``statement`` on the session's connection, after the session's pending changes
+    (as the ORM's own reads autoflush): a row added or changed in this transaction is
+    read as it now is."""
+    session.flush()
+    return session.connection().execute(statement, params)
+
+
+def order_refunds(session: Session, kind: str, order_id: int) -> list[sa.Row]:
+    """The order's refunds, oldest first (read-only rows)."""
+    return list(_read(session, _ORDER_REFUNDS[kind], {"order_id": order_id}).all())
+
+
+def order_reward(session: Session, order_id: int) -> sa.Row | None:
+    """The top-up's referral reward (a read-only row), or None."""
+    return _read(session, _ORDER_REWARD, {"order_id": order_id}).first()
+
+
+def find_order(session: Session, account: Account, kind: str, order_id: int) -> sa.Row:
+    """The account's order (a read-only row), or NotYourOrder (whoever else it
+    belongs to)."""
+    statement = _ORDER_BY_ID.get(kind)
+    order = _read(session, statement, {"order_id": order_id}).first() \
+        if statement is not None else None
     if order is None or order.account_id != account.id:
         raise NotYourOrder(f"no {kind} order {order_id} for this account")
     return order
@@ -139,12 +179,10 @@ def forfeits_for(session: Session, order: TopupOrder, *,
 
 
 def _forfeits(session: Session, order: TopupOrder, *, balances: ledger.Balances | None,
-              reward=_UNREAD) -> tuple[Forfeits, Grant | None]:
-    grant, left = discount_left(session, order, balances=balances)
+              reward=_UNREAD, grant=_UNREAD) -> tuple[Forfeits, Grant | None]:
+    grant, left = discount_left(session, order, balances=balances, grant=grant)
     if reward is _UNREAD:
-        reward = session.exec(
-            select(ReferralReward).where(ReferralReward.order_id == order.id)
-        ).first()
+        reward = order_reward(session, order.id)
     revocable = reward is not None and reward.status in REVOCABLE
     return Forfeits(
         discount_micros=grant.amount_micros if grant else 0,
@@ -175,8 +213,12 @@ def quote_order(session: Session, account: Account, kind: str, order_id: int,
     decision = policy.evaluate(facts_for(session, account, kind, order, via_support=via_support,
                                          refunds=refunds, balances=balances),
                                now=now, fee_percent=settings().fee_percent)
-    forfeits, grant = _forfeits(session, order, balances=balances, reward=reward) \
-        if kind == TOPUP else (None, None)
+    if kind == TOPUP:
+        grant = _read(session, _DISCOUNT_GRANT, {"order_id": order.id}).first()
+        forfeits, grant = _forfeits(session, order, balances=balances, reward=reward,
+                                    grant=grant)
+    else:
+        forfeits, grant = None, None
     return OrderQuote(
         kind=kind,
         order=order,

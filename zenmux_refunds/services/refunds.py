@@ -161,10 +161,11 @@ def _order_model(kind: str):
     return SubscriptionPayment if kind == OrderKind.SUBSCRIPTION else TopupOrder
 
 
-def _reward_of(session: Session, kind: str, order_id: int) -> ReferralReward | None:
+def _reward_of(session: Session, kind: str, order_id: int) -> sa.Row | None:
+    """The top-up's referral reward (a read-only row; see quotes), or None."""
     if kind != OrderKind.TOPUP:
         return None
-    return session.exec(select(ReferralReward).where(ReferralReward.order_id == order_id)).first()
+    return quotes.order_reward(session, order_id)
 
 
 # ------------------------------------------------------------------------ request
@@ -315,7 +316,8 @@ def _approve(*, account_id: int, kind: str, order_id: int, preview_final_cents: 
             if retried is not None:
                 audit(s, refund, actor=actor, action="retry_of", at=now,
                       detail=f"retry of {retried.ref}")
-            mail.refund_approved(s, refund, now=now)  # the outbox: sent only if this commits
+            # the outbox: sent only if this commits
+            mail.refund_approved(s, refund, now=now, order=order)
             if within is not None:
                 within(s, refund, now)
             return Approved(refund.id, refund.ref, preview_final_cents, q, kind, refund)
@@ -402,20 +404,25 @@ _REVOKE_REWARD = (_REWARDS.update().where(_REWARDS.c.id == sa.bindparam("key"))
 
 
 def _write_through(s: Session, row, statement, values: dict, key: str = "account_id") -> None:
-    """Set ``values`` on ``row``, a row loaded in this session, with ``statement`` (an
-    UPDATE of its table by its ``key`` column, bound as ``key``) sent on the session's
-    connection at once; the loaded object gets the same values without being marked
-    changed. An approval's few updates are then statements, not work for the unit of
-    work at the commit (which costs more than they do). A row not yet written (a
-    scenario being loaded) is changed as an ORM object, flushed as usual."""
-    if not sa.inspect(row).persistent:
+    """Set ``values`` on ``row`` with ``statement`` (an UPDATE of its table by its
+    ``key`` column, bound as ``key``), sent on the session's connection at once. An
+    approval's few updates are then statements, not work for the unit of work at the
+    commit (which costs more than they do).
+
+    ``row``: a read-only row (quotes' reads), or an ORM object loaded in this session,
+    which then gets the same values without being marked changed (the session stays
+    true for the rest of the transaction). An ORM object not yet written (a scenario
+    being loaded) is changed as an ORM object, flushed as usual."""
+    state = sa.inspect(row, raiseerr=False)  # None for a read-only row
+    if state is not None and not state.persistent:
         for name, value in values.items():
             setattr(row, name, value)
         s.add(row)
         return
     s.connection().execute(statement, {"key": getattr(row, key), **values})
-    for name, value in values.items():
-        set_committed_value(row, name, value)
+    if state is not None:
+        for name, value in values.items():
+            set_committed_value(row, name, value)
 
 
 def _downgrade(s: Session, plan: CurrentPlan | None, order: SubscriptionPayment,
