@@ -12,6 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from zenmux_refunds import db
 from zenmux_refunds.models import Account, LedgerEntry, Wallet
 
 TOPUP = "topup"
@@ -24,6 +25,12 @@ class LedgerError(ValueError):
 
 _ACCOUNT = Account.__table__
 _INSERT_ENTRY = LedgerEntry.__table__.insert()
+_WALLETS = Wallet.__table__
+_SET_BALANCE = {
+    bucket: _WALLETS.update().where(_WALLETS.c.account_id == sa.bindparam("key"))
+    .values({column: sa.bindparam(column)})
+    for bucket, column in ((TOPUP, "topup_micros"), (BONUS, "bonus_micros"))
+}
 # Compiled once, sent on the session's connection: the ORM's bulk UPDATE would also
 # autoflush and look through the session's objects for the row (lock_version is read
 # by nobody), for a statement every approval and usage report sends first.
@@ -76,10 +83,10 @@ def post(
 ) -> None:
     """Add one signed entry to a bucket and move the stored balance with it.
 
-    The entry is one INSERT on the session's connection, at once (no ORM object: an
-    approval or a usage report writes one or two, and nothing reads them back in the
-    same transaction); the wallet, an ORM row, is written with the session's next
-    flush, at the latest at the commit."""
+    Both are statements sent at once on the session's connection: the entry an
+    INSERT (no ORM object: an approval or a usage report writes one or two, and nothing
+    reads them back in the same transaction), the balance an UPDATE of the wallet,
+    whose loaded row takes the new balance (``db.write_through``)."""
     if bucket not in (TOPUP, BONUS):
         raise ValueError(f"unknown wallet bucket {bucket!r}")
     if not isinstance(amount_micros, int) or isinstance(amount_micros, bool):
@@ -91,7 +98,7 @@ def post(
         raise LedgerError(
             f"{bucket} balance would become negative ({new_balance} micro-dollars)"
         )
-    setattr(held, field, new_balance)  # the wallet's UPDATE goes with the next flush
+    db.write_through(session, held, _SET_BALANCE[bucket], {field: new_balance})
     if session.new:
         session.flush()  # rows the entry may reference (an order, a grant) exist first
     session.connection().execute(_INSERT_ENTRY, {

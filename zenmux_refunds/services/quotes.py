@@ -72,7 +72,7 @@ class OrderQuote:
 # times as much to load (a quote reads up to five; every preview, approval and billing
 # row makes one). What a quote's caller changes (the wallet, the plan) is still read
 # through the ORM; the approval writes a grant or a reward it read here with a statement
-# of its own (refunds._write_through).
+# of its own (db.write_through).
 _REFUNDS = Refund.__table__
 _ORDER_REFUNDS = {
     kind: sa.select(_REFUNDS).where(column == sa.bindparam("order_id")).order_by(_REFUNDS.c.id)

@@ -56,7 +56,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from zenmux_refunds import clock, db, logs, metrics
@@ -403,35 +402,13 @@ _REVOKE_REWARD = (_REWARDS.update().where(_REWARDS.c.id == sa.bindparam("key"))
                           updated_at=sa.bindparam("updated_at")))
 
 
-def _write_through(s: Session, row, statement, values: dict, key: str = "account_id") -> None:
-    """Set ``values`` on ``row`` with ``statement`` (an UPDATE of its table by its
-    ``key`` column, bound as ``key``), sent on the session's connection at once. An
-    approval's few updates are then statements, not work for the unit of work at the
-    commit (which costs more than they do).
-
-    ``row``: a read-only row (quotes' reads), or an ORM object loaded in this session,
-    which then gets the same values without being marked changed (the session stays
-    true for the rest of the transaction). An ORM object not yet written (a scenario
-    being loaded) is changed as an ORM object, flushed as usual."""
-    state = sa.inspect(row, raiseerr=False)  # None for a read-only row
-    if state is not None and not state.persistent:
-        for name, value in values.items():
-            setattr(row, name, value)
-        s.add(row)
-        return
-    s.connection().execute(statement, {"key": getattr(row, key), **values})
-    if state is not None:
-        for name, value in values.items():
-            set_committed_value(row, name, value)
-
-
 def _downgrade(s: Session, plan: CurrentPlan | None, order: SubscriptionPayment,
                refund: Refund, now: datetime) -> None:
     """Drop the plan this payment gives to Free. ``plan``: the account's CurrentPlan,
     read under the lock before the refund was written (which then was written with
     ``plan_restorable`` already set: one UPDATE fewer)."""
     if plan is not None and plan.payment_id == order.id:
-        _write_through(s, plan, _DROP_PLAN, {"plan": "Free", "payment_id": None,
+        db.write_through(s, plan, _DROP_PLAN, {"plan": "Free", "payment_id": None,
                                              "updated_at": now})
         audit(s, refund, actor="system", action="plan_downgraded", at=now,
               detail=f"{order.plan} -> Free")
@@ -455,7 +432,7 @@ def apply_topup_effects(s: Session, account_id: int, order: TopupOrder, refund: 
                         kind=LedgerKind.FORFEIT, at=now,
                         description=f"Discount bonus of {order.ref} forfeited",
                         order_id=order.id, refund_id=refund.id, grant_id=grant.id)
-            _write_through(s, grant, _FORFEIT_GRANT,
+            db.write_through(s, grant, _FORFEIT_GRANT,
                            {"forfeited_micros": grant.forfeited_micros + left}, key="id")
         audit(s, refund, actor="system", action="bonus_forfeited", at=now,
               detail={"discount_micros": grant.amount_micros, "forfeited_micros": left})
@@ -472,7 +449,7 @@ def apply_topup_effects(s: Session, account_id: int, order: TopupOrder, refund: 
                             refund_id=refund.id, grant_id=reward.grant_id)
         audit(s, refund, actor="system", action="referral_revoked", at=now,
               detail={"was": reward.status, "clawed_back_micros": clawed})
-        _write_through(s, reward, _REVOKE_REWARD, {
+        db.write_through(s, reward, _REVOKE_REWARD, {
             "status": vocabulary.RewardStatus.REVOKED, "revoked_by_refund_id": refund.id,
             "updated_at": now}, key="id")
 
