@@ -7,6 +7,7 @@ writer waits for the first instead of failing; PostgreSQL is used as it is.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -91,12 +92,20 @@ def reading(url: str | None = None) -> Iterator[Session]:
         yield session
 
 
-def write_through(session: Session, row, statement, values: dict,
+@functools.lru_cache(maxsize=None)
+def _update_by(table: sa.Table, key: str, names: tuple[str, ...]) -> sa.Update:
+    """UPDATE ``table`` SET each of ``names`` WHERE its ``key`` column = :key, built
+    and compiled once per shape."""
+    return (table.update().where(table.c[key] == sa.bindparam("key"))
+            .values({name: sa.bindparam(name) for name in names}))
+
+
+def write_through(session: Session, row, table: sa.Table, values: dict,
                   key: str = "account_id") -> None:
-    """Set ``values`` on ``row`` with ``statement`` (an UPDATE of its table by its
-    ``key`` column, bound as ``key``), sent on the session's connection at once: for a
-    hot path's few updates, a statement costs less than the unit of work's search for,
-    and writing of, one changed object at the next flush.
+    """Set ``values`` on ``row``, a row of ``table`` found by its ``key`` column, with
+    one UPDATE sent on the session's connection at once: for a hot path's few updates,
+    a statement costs less than the unit of work's search for, and writing of, one
+    changed object at the next flush.
 
     ``row``: a read-only row (a Core select's), or an ORM object loaded in this
     session, which then gets the same values without being marked changed (the session
@@ -108,7 +117,8 @@ def write_through(session: Session, row, statement, values: dict,
             setattr(row, name, value)
         session.add(row)
         return
-    session.connection().execute(statement, {"key": getattr(row, key), **values})
+    session.connection().execute(_update_by(table, key, tuple(values)),
+                                 {"key": getattr(row, key), **values})
     if state is not None:
         for name, value in values.items():
             set_committed_value(row, name, value)

@@ -25,12 +25,6 @@ class LedgerError(ValueError):
 
 _ACCOUNT = Account.__table__
 _INSERT_ENTRY = LedgerEntry.__table__.insert()
-_WALLETS = Wallet.__table__
-_SET_BALANCE = {
-    bucket: _WALLETS.update().where(_WALLETS.c.account_id == sa.bindparam("key"))
-    .values({column: sa.bindparam(column)})
-    for bucket, column in ((TOPUP, "topup_micros"), (BONUS, "bonus_micros"))
-}
 # Compiled once, sent on the session's connection: the ORM's bulk UPDATE would also
 # autoflush and look through the session's objects for the row (lock_version is read
 # by nobody), for a statement every approval and usage report sends first.
@@ -98,7 +92,7 @@ def post(
         raise LedgerError(
             f"{bucket} balance would become negative ({new_balance} micro-dollars)"
         )
-    db.write_through(session, held, _SET_BALANCE[bucket], {field: new_balance})
+    db.write_through(session, held, Wallet.__table__, {field: new_balance})
     if session.new:
         session.flush()  # rows the entry may reference (an order, a grant) exist first
     session.connection().execute(_INSERT_ENTRY, {

@@ -131,8 +131,9 @@ def audit(session: Session, refund: Refund, *, actor: str, action: str, at: date
     The rows wait in the session and are written together just before it commits
     (``_write_events``), in one INSERT of them all: a transaction adds two or three
     (an approval: approved, then its effects), where the ORM's unit of work would
-    make and write each as an object of its own. Nothing reads the trail in the transaction that
-    writes it; a transaction that rolls back drops them with everything else."""
+    make and write each as an object of its own. Nothing reads the trail in the
+    transaction that writes it; a transaction that rolls back drops them with
+    everything else."""
     text = detail if isinstance(detail, str) else json.dumps(detail, sort_keys=True)
     if refund.id is None:
         raise ValueError("audit: the refund has no id yet (flush it first)")
@@ -387,29 +388,14 @@ def retry(failed_id: int, *, actor: str, dispatch: Dispatch = send_now) -> Appro
         retry_of=failed.id, dispatch=dispatch)
 
 
-_PLANS = CurrentPlan.__table__
-_DROP_PLAN = (_PLANS.update().where(_PLANS.c.account_id == sa.bindparam("key"))
-              .values(plan=sa.bindparam("plan"), payment_id=sa.bindparam("payment_id"),
-                      updated_at=sa.bindparam("updated_at")))
-
-_GRANTS = Grant.__table__
-_FORFEIT_GRANT = (_GRANTS.update().where(_GRANTS.c.id == sa.bindparam("key"))
-                  .values(forfeited_micros=sa.bindparam("forfeited_micros")))
-_REWARDS = ReferralReward.__table__
-_REVOKE_REWARD = (_REWARDS.update().where(_REWARDS.c.id == sa.bindparam("key"))
-                  .values(status=sa.bindparam("status"),
-                          revoked_by_refund_id=sa.bindparam("revoked_by_refund_id"),
-                          updated_at=sa.bindparam("updated_at")))
-
-
 def _downgrade(s: Session, plan: CurrentPlan | None, order: SubscriptionPayment,
                refund: Refund, now: datetime) -> None:
     """Drop the plan this payment gives to Free. ``plan``: the account's CurrentPlan,
     read under the lock before the refund was written (which then was written with
     ``plan_restorable`` already set: one UPDATE fewer)."""
     if plan is not None and plan.payment_id == order.id:
-        db.write_through(s, plan, _DROP_PLAN, {"plan": "Free", "payment_id": None,
-                                             "updated_at": now})
+        db.write_through(s, plan, CurrentPlan.__table__,
+                         {"plan": "Free", "payment_id": None, "updated_at": now})
         audit(s, refund, actor="system", action="plan_downgraded", at=now,
               detail=f"{order.plan} -> Free")
 
@@ -432,8 +418,8 @@ def apply_topup_effects(s: Session, account_id: int, order: TopupOrder, refund: 
                         kind=LedgerKind.FORFEIT, at=now,
                         description=f"Discount bonus of {order.ref} forfeited",
                         order_id=order.id, refund_id=refund.id, grant_id=grant.id)
-            db.write_through(s, grant, _FORFEIT_GRANT,
-                           {"forfeited_micros": grant.forfeited_micros + left}, key="id")
+            db.write_through(s, grant, Grant.__table__,
+                             {"forfeited_micros": grant.forfeited_micros + left}, key="id")
         audit(s, refund, actor="system", action="bonus_forfeited", at=now,
               detail={"discount_micros": grant.amount_micros, "forfeited_micros": left})
     if reward is not None and reward.status in forfeits.REVOCABLE:
@@ -449,7 +435,7 @@ def apply_topup_effects(s: Session, account_id: int, order: TopupOrder, refund: 
                             refund_id=refund.id, grant_id=reward.grant_id)
         audit(s, refund, actor="system", action="referral_revoked", at=now,
               detail={"was": reward.status, "clawed_back_micros": clawed})
-        db.write_through(s, reward, _REVOKE_REWARD, {
+        db.write_through(s, reward, ReferralReward.__table__, {
             "status": vocabulary.RewardStatus.REVOKED, "revoked_by_refund_id": refund.id,
             "updated_at": now}, key="id")
 
