@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import shot, sign_in_as
+from tests.support.sockets import record_frames
 from zenmux_refunds.config import _database_url_from
 
 ALICE_PREVIEW = [
@@ -90,6 +92,36 @@ def test_alice_refund_goes_refunding_then_refunded(page: Page):
     page.locator("#close-dialog").click()
     expect(page.locator("#reason-SUB-1002")).to_have_text("Fully refunded")
     expect(page.locator("#current-plan")).to_have_text("Free")
+
+
+def _deltas(frames: list[str]) -> list[dict]:
+    """The state deltas (state's full name -> its changed vars) the frames carried."""
+    found = []
+    for frame in frames:
+        if frame.startswith("42/_event,"):
+            update = json.loads(frame[len("42/_event,"):])[1]
+            if update.get("delta"):
+                found.append(update["delta"])
+    return found
+
+
+def test_the_confirms_answer_changes_only_the_dialogs_step_state(page: Page):
+    """The status goes out in a delta of the dialog's step state alone. The browser
+    re-renders every component that reads a state a delta names: the preview's and the
+    confirmation's components, which read RefundDialogState, stay as they are."""
+    frames = record_frames(page)
+    _alice_on_confirm(page)
+    frames.set_mark()
+    page.locator("#confirm-refund").click()
+    expect(page.locator("#refund-status")).to_have_text("Refunding")
+    carrying = [delta for delta in _deltas(frames.received[frames.mark:])
+                if any(vars_.get("status_label_rx_state_") == "Refunding"
+                       for vars_ in delta.values())]
+    assert len(carrying) == 1, carrying
+    states = {name.rsplit(".", 1)[-1]: vars_ for name, vars_ in carrying[0].items()}
+    assert set(states) == {"zenmux_refunds___ui___refund_dialog____refund_step_state"}, states
+    assert states["zenmux_refunds___ui___refund_dialog____refund_step_state"][
+        "step_rx_state_"] == "status"
 
 
 def test_failed_refund_restores_the_plan(page: Page, app_server):

@@ -134,7 +134,7 @@ class _Waiting:
 
     def still_shown(self, state: "RefundDialogState") -> bool:
         """The tab's dialog still waits for this approval (busy on its order)."""
-        return (state.busy and state.open and state.step == CONFIRM
+        return (state.busy and state.open and state._view().step == CONFIRM
                 and (state._kind, state._order_id) == (self.kind, self.order_id))
 
 
@@ -146,8 +146,10 @@ def _valid_order(kind, order_id) -> bool:
 
 
 class RefundDialogState(AuthState):
+    """The dialog's preview and confirmation, and every handler of the dialog. The step
+    and the status step live in a state of their own (``RefundStepState``, ``_view``)."""
+
     open: bool = False
-    step: str = PREVIEW
     order_ref: str = ""
     lines: list[tuple[str, str]] = []  # (label, amount)
     final: str = ""
@@ -173,17 +175,6 @@ class RefundDialogState(AuthState):
     error: str = ""
     notice: str = ""  # a refusal shown on the page (the dialog did not open)
     busy: bool = False
-    # step 3
-    refund_ref: str = ""
-    status_label: str = ""
-    status_description: str = ""
-    status_color: str = "blue"
-    status_final: str = ""
-    status_pending: bool = False  # Refunding: the open dialog asks again
-    arrival: str = ""
-    changed: bool = False
-    preview_final: str = ""
-    settled_final: str = ""
     # server-only: never sent to the browser
     _kind: str = ""
     _order_id: int = 0
@@ -211,16 +202,17 @@ class RefundDialogState(AuthState):
         self.last_failure = view.last_failure
         self.support_contact, self.support_mailto = view.support_contact, view.support_mailto
 
+    def _view(self) -> "RefundStepState":
+        """The dialog's step and status: a substate, loaded with this state for each of
+        its events (and in ``async with self`` of a background task)."""
+        return self.substates[RefundStepState.get_name()]
+
     def _load_status(self, account_id: int, locale: Locale) -> None:
         self._show_status(billing.refund_status(account_id, self._refund_id, locale=locale))
 
     def _show_status(self, view: RefundStatusView) -> None:
-        self.refund_ref, self._status = view.refund_ref, view.status
-        self.status_label, self.status_description = view.label, view.description
-        self.status_color, self.status_final = view.color, view.final
-        self.status_pending = view.pending
-        self.arrival, self.changed = view.arrival, view.changed
-        self.preview_final, self.settled_final = view.preview_final, view.settled_final
+        self._status = view.status
+        self._view().show(view)
 
     @rx.event
     def open_for(self, kind: str, order_id: int):
@@ -229,14 +221,15 @@ class RefundDialogState(AuthState):
         if found is None:
             return rx.redirect("/sign-in")
         account, locale = found
-        self.open, self.status_pending, self.notice = False, False, ""
+        steps = self._view()
+        self.open, steps.status_pending, self.notice = False, False, ""
         if not _valid_order(kind, order_id):
             log.warning("%s asked to refund a malformed order (%.40r, %.40r)",
                         account.email, kind, order_id)
             self.notice = self.say(ORDER_NOT_FOUND)
             return
         self._kind, self._order_id = kind, order_id
-        self.step, self.error, self.busy, self._refund_id = PREVIEW, "", False, 0
+        steps.step, self.error, self.busy, self._refund_id = PREVIEW, "", False, 0
         try:
             self._load_preview(account.id, locale)
         except quotes.NotYourOrder:
@@ -245,13 +238,13 @@ class RefundDialogState(AuthState):
             self.notice = self.say(ORDER_NOT_FOUND)
             return
         if self.last_failure:
-            self.step = FAILED  # the failure first, before any new preview
+            steps.step = FAILED  # the failure first, before any new preview
         self.open = True
 
     @rx.event
     def to_preview(self):
         """From the failure notice on to a new preview of the same order."""
-        if not self.open or self.step != FAILED:
+        if not self.open or self._view().step != FAILED:
             return
         found = self.signed_in()
         if found is None:
@@ -261,7 +254,7 @@ class RefundDialogState(AuthState):
         except quotes.NotYourOrder:
             self.open = False
             return
-        self.error, self.step = "", PREVIEW
+        self.error, self._view().step = "", PREVIEW
 
     @rx.event
     def set_open(self, value: bool):
@@ -271,13 +264,16 @@ class RefundDialogState(AuthState):
 
     @rx.event
     def close(self):
-        self.open, self.status_pending = False, False
+        self.open = False
+        steps = self._view()
+        if steps.status_pending:  # assigned only if set: the delta carries what changed
+            steps.status_pending = False
         if self._kind in KINDS:
             return self._refresh_page()
 
     @rx.event
     def to_confirm(self):
-        if not self.open or self.step != PREVIEW:
+        if not self.open or self._view().step != PREVIEW:
             return
         found = self.signed_in()
         if found is None:
@@ -291,12 +287,13 @@ class RefundDialogState(AuthState):
         if not self.can_refund:
             self.error = self.reason
             return
-        self.error, self.step = "", CONFIRM
+        self.error, self._view().step = "", CONFIRM
 
     @rx.event
     def back(self):
-        if self.step == CONFIRM and not self.busy:
-            self.step, self.error = PREVIEW, ""
+        steps = self._view()
+        if steps.step == CONFIRM and not self.busy:
+            steps.step, self.error = PREVIEW, ""
 
     @rx.event
     async def confirm(self):
@@ -324,7 +321,7 @@ class RefundDialogState(AuthState):
         sender pool only once that status is out (``_SendWhenShown``): the sender's
         work (a provider call, its transaction) would otherwise hold the interpreter
         while the customer waits for "Refunding". The host page's rows reload after."""
-        if self.busy or self.step != CONFIRM or not self.open:
+        if self.busy or self._view().step != CONFIRM or not self.open:
             return
         found = self.signed_in()
         if found is None:
@@ -373,7 +370,7 @@ class RefundDialogState(AuthState):
             self._waiting = ""
         if waiting is None:  # nothing handed over (a forged call, another worker)
             async with self:
-                if self.busy and self.step == CONFIRM:
+                if self.busy and self._view().step == CONFIRM:
                     self.busy, self.open = False, False
             yield self._refresh_page()
             return
@@ -401,7 +398,7 @@ class RefundDialogState(AuthState):
 
     def _refused(self, exc: Exception, account_id: int, locale: Locale) -> None:
         """A refused approval: back to the preview, refreshed, with the reason."""
-        self.step = PREVIEW
+        self._view().step = PREVIEW
         if self.busy:  # assigned only if set: the delta carries what changed
             self.busy = False
         self.error = self.say(str(exc) if isinstance(exc, refunds.RefundRefused)
@@ -418,7 +415,7 @@ class RefundDialogState(AuthState):
         sent)."""
         if locale is None:
             return False
-        self._refund_id, self.step = approved.refund_id, STATUS
+        self._refund_id, self._view().step = approved.refund_id, STATUS
         self._show_status(billing.status_view(approved.refund, locale))
         return True
 
@@ -432,18 +429,19 @@ class RefundDialogState(AuthState):
     def poll_status(self):
         """The open dialog's browser asks while the refund is Refunding (countdown.js
         clicks the hidden #refund-status-poll every STATUS_POLL_MS): one short read."""
-        if not (self.open and self.step == STATUS and self._refund_id and self.status_pending):
-            self.status_pending = False
+        steps = self._view()
+        if not (self.open and steps.step == STATUS and self._refund_id and steps.status_pending):
+            steps.status_pending = False
             return
         found = self.signed_in()
         if found is None:
-            self.open, self.status_pending = False, False
+            self.open, steps.status_pending = False, False
             return rx.redirect("/sign-in")
         before = self._status
         try:
             self._load_status(found[0].id, found[1])
         except quotes.NotYourOrder:
-            self.open, self.status_pending = False, False
+            self.open, steps.status_pending = False, False
             return
         if self._status != before:
             return self._refresh_page()
@@ -452,6 +450,34 @@ class RefundDialogState(AuthState):
         """The event that reloads the page the dialog was opened from (the host page
         named it with ``reload_rows_after_refund``), or None."""
         return _HOST_RELOADS.get(self._kind)
+
+
+class RefundStepState(RefundDialogState):
+    """The dialog's step and what its status step shows, in a state of their own: the
+    browser re-renders every component that reads a state when that state changes, so
+    the confirm's answer (the status, the step) wakes only the components that show
+    them, not the preview's and the confirmation's. No handlers: RefundDialogState's
+    write it (``_view``)."""
+
+    step: str = PREVIEW
+    refund_ref: str = ""
+    status_label: str = ""
+    status_description: str = ""
+    status_color: str = "blue"
+    status_final: str = ""
+    status_pending: bool = False  # Refunding: the open dialog asks again
+    arrival: str = ""
+    changed: bool = False
+    preview_final: str = ""
+    settled_final: str = ""
+
+    def show(self, view: RefundStatusView) -> None:
+        self.refund_ref = view.refund_ref
+        self.status_label, self.status_description = view.label, view.description
+        self.status_color, self.status_final = view.color, view.final
+        self.status_pending = view.pending
+        self.arrival, self.changed = view.arrival, view.changed
+        self.preview_final, self.settled_final = view.preview_final, view.settled_final
 
 
 # order kind -> the event of the host page that reloads its rows after a refund changes
@@ -582,7 +608,7 @@ def _confirm_body() -> rx.Component:
 
 
 def _status_body() -> rx.Component:
-    S = RefundDialogState
+    S, D = RefundStepState, RefundDialogState  # what it shows; the handlers
     return rx.vstack(
         # a polite live region: Refunding → Refunded (or Failed) is announced
         rx.box(
@@ -603,11 +629,11 @@ def _status_body() -> rx.Component:
                        "preview.", preview=rx.text.strong(S.preview_final),
                        settled=rx.text.strong(S.settled_final))),
             color_scheme="amber", icon="info", id="settled-changed")),
-        rx.hstack(rx.button(t("Close"), on_click=S.close, id="close-dialog"), justify="end",
+        rx.hstack(rx.button(t("Close"), on_click=D.close, id="close-dialog"), justify="end",
                   width="100%"),
         # no server loop: while Refunding, countdown.js clicks this every STATUS_POLL_MS
         rx.cond(S.status_pending,
-                rx.el.button(on_click=S.poll_status, id="refund-status-poll", type="button",
+                rx.el.button(on_click=D.poll_status, id="refund-status-poll", type="button",
                              tab_index=-1, aria_hidden="true", hidden=True,
                              custom_attrs={"data-poll-every-ms": str(STATUS_POLL_MS)})),
         spacing="3", width="100%",
@@ -615,7 +641,7 @@ def _status_body() -> rx.Component:
 
 
 def refund_dialog() -> rx.Component:
-    S = RefundDialogState
+    S, V = RefundDialogState, RefundStepState
     # A refusal before the dialog opens is shown on the page, not as a toast: a toast
     # sent by the server is run with eval, which the Content-Security-Policy forbids.
     notice = rx.cond(S.notice != "", rx.callout(
@@ -625,10 +651,10 @@ def refund_dialog() -> rx.Component:
     return rx.fragment(rx.script(src=COUNTDOWN_SCRIPT), notice, rx.dialog.root(
         rx.dialog.content(
             # each step's heading takes the focus when the step changes (assets/a11y.js)
-            rx.dialog.title(rx.cond(S.step == STATUS, t("Refund status"),
+            rx.dialog.title(rx.cond(V.step == STATUS, t("Refund status"),
                                     tv("Refund {ref}", ref=S.order_ref)),
-                            custom_attrs={"data-step-heading": S.step}),
-            rx.match(S.step, (FAILED, _failed_body()), (PREVIEW, _preview_body()),
+                            custom_attrs={"data-step-heading": V.step}),
+            rx.match(V.step, (FAILED, _failed_body()), (PREVIEW, _preview_body()),
                      rx.fragment()),
             # The confirmation stays drawn (hidden) under the status it led to, and the
             # status step is drawn (hidden) as soon as the dialog opens: the confirm's
@@ -641,9 +667,9 @@ def refund_dialog() -> rx.Component:
             # the accessibility tree and the tab order (assets/a11y.js then puts the
             # focus on the status's heading), and the status's live region is in place
             # before it speaks.
-            rx.cond((S.step == CONFIRM) | (S.step == STATUS),
-                    rx.el.div(_confirm_body(), hidden=S.step != CONFIRM, id="confirm-step")),
-            rx.el.div(_status_body(), hidden=S.step != STATUS, id="status-step"),
+            rx.cond((V.step == CONFIRM) | (V.step == STATUS),
+                    rx.el.div(_confirm_body(), hidden=V.step != CONFIRM, id="confirm-step")),
+            rx.el.div(_status_body(), hidden=V.step != STATUS, id="status-step"),
             max_width="520px", id="refund-dialog",
         ),
         open=S.open,
