@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
 from tests.integration._helpers import example_data
@@ -25,6 +26,26 @@ def test_sign_in_opens_a_session_for_alice(example_db):
     assert acct is not None
     assert (acct.ref, acct.email, acct.name, acct.role) == (
         "alice", "alice@example.com", "Alice Chen", "customer")
+
+
+def test_the_session_account_is_the_row_as_the_orm_loads_it(example_db):
+    """live_session builds the Account straight from the row's values (the guard reads
+    it at every event): every column equal to an ORM read of the same row, detached
+    with its identity, nothing marked changed, so merging it back writes nothing."""
+    token = auth.sign_in(*SAM)
+    found = auth.live_session(token)
+    with db.reading() as s:
+        loaded = s.exec(select(Account).where(Account.email == SAM[0])).one()
+        expected = {c: getattr(loaded, c) for c in Account.__table__.c.keys()}
+    account = found.account
+    assert {c: getattr(account, c) for c in Account.__table__.c.keys()} == expected
+    assert account.role == "support" and account.password_hash.startswith("$argon2")
+    state = sa.inspect(account)
+    assert state.detached and state.identity == (expected["id"],)
+    assert not state.modified and state.committed_state == {}
+    with db.transaction() as s:
+        merged = s.merge(account, load=False)
+        assert merged.email == SAM[0] and not s.dirty
 
 
 def test_two_sign_ins_give_two_tokens(example_db):
