@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -46,6 +49,21 @@ def test_the_session_account_is_the_row_as_the_orm_loads_it(example_db):
     with db.transaction() as s:
         merged = s.merge(account, load=False)
         assert merged.email == SAM[0] and not s.dirty
+
+
+def test_the_session_read_can_be_a_fresh_processs_first_use_of_the_orm(example_db):
+    """A server worker's first event may be its first use of the ORM (seen in the
+    production shape: three workers, each its own process). The guard's read builds
+    its Account without the model's constructor, which would have configured the
+    mappers: it must configure them itself, in a process that has done nothing else."""
+    token = auth.sign_in(*ALICE)
+    code = ("import sys\n"
+            "from zenmux_refunds.services import auth\n"
+            "print(auth.live_session(sys.argv[1]).account.email)\n")
+    done = subprocess.run([sys.executable, "-c", code, token], capture_output=True,
+                          text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == ALICE[0]
 
 
 def test_two_sign_ins_give_two_tokens(example_db):

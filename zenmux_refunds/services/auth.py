@@ -162,15 +162,18 @@ _LIVE_SESSION = (
     .where(_SESSION.c.token_hash == sa.bindparam("token_hash"))
 )
 _ACCOUNT_COLUMNS = tuple(_ACCOUNT.c.keys())  # the row's columns after the session's three
-_ACCOUNTS = sa.inspect(Account).class_manager
+_ACCOUNT_MAPPER = sa.inspect(Account)
 
 
 def _detached_account(values) -> Account:
     """An Account from its column values, made as the ORM makes a row it loads (its
     values straight into the instance's dict, then detached): the model's constructor
     sets each attribute through pydantic and the ORM's events, ~6x the cost, on every
-    event a tab sends."""
-    account = _ACCOUNTS.new_instance()
+    event a tab sends. The constructor, or any query, would also have configured the
+    mappers, which a server worker's first event may find not done yet."""
+    if not _ACCOUNT_MAPPER.configured:
+        _ACCOUNT_MAPPER.registry.configure(cascade=True)
+    account = _ACCOUNT_MAPPER.class_manager.new_instance()
     account.__dict__.update(zip(_ACCOUNT_COLUMNS, values))
     make_transient_to_detached(account)
     return account
