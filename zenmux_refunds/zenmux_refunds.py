@@ -32,11 +32,23 @@ if settings().demo_mode:
     log.warning("DEMO MODE IS ON (ZENMUX_DEMO=1): one-click persona sign-in, a movable "
                 "clock, demo reset and Sandbox controls are open. Never set it in production.")
 
+
+def event_failed(exception: Exception) -> None:
+    """An event whose handler (or the session check before it) raised: logged, and
+    nothing is sent to the tab. Reflex's own handler answers with a toast the browser
+    must eval, which the Content-Security-Policy forbids; the page then reports that
+    failure as an event of its own, which fails again when what failed was the session
+    check (the database down), and so on, as fast as the socket goes: every open tab
+    hammered the server for as long as the outage lasted."""
+    log.error("an event failed", exc_info=exception)
+
+
 # The API routes wrap the app; the security headers wrap everything (pages included);
 # outermost, the scheme the client used behind a TLS-terminating proxy.
 app = rx.App(api_transformer=[api.build(), http_security.SecurityHeaders,
                               http_security.ForwardedScheme],
-             stylesheets=["/zenmux.css"])  # assets/zenmux.css: phone layout, a11y
+             stylesheets=["/zenmux.css"],  # assets/zenmux.css: phone layout, a11y
+             backend_exception_handler=event_failed)
 app.add_middleware(SessionGuard())
 app.add_page(index, route="/", title="ZenMux", on_load=rx.redirect(HOME_ROUTE))
 app.add_page(sign_in_page, route=SIGN_IN_ROUTE, title="Sign in · ZenMux", on_load=SignInState.load)

@@ -14,7 +14,8 @@ PostgreSQL's per-backend statistics reach ``pg_stat_user_tables`` up to ~10 s la
 (idle flush), so each measurement first lets earlier work land, then counts over a
 window of its own.
 
-Also here: event arguments from the browser are raw, so a forged ``open_for`` naming
+Also here: a database outage must not make a tab send event after event; and event
+arguments from the browser are raw, so a forged ``open_for`` naming
 an impossible order id answers "Order not found." and changes nothing; and the data the
 dialog never displays (order and refund ids, amounts in cents) stays on the server.
 
@@ -193,3 +194,38 @@ def test_the_dialog_sends_the_browser_only_what_it_shows(server, page: Page):
     sent = frames.since_mark()
     for hidden in ("order_id", "final_cents", "refund_id", '"kind', "watching"):
         assert hidden not in sent, f"{hidden} reached the browser"
+
+
+def test_a_database_outage_does_not_make_a_tab_hammer_the_server(server, page: Page,
+                                                                  pg_database):
+    """With the database unreachable every event fails, at its session check. Reflex's
+    own answer to a failed event is a toast the page must eval; the Content-Security-
+    Policy forbids that, and the page reports it as an event of its own, which failed
+    the same way: a loop as fast as the socket went (a thousand failed events in 12 s,
+    in one CI run). A failed event is now logged and answered with nothing; once the
+    database is back, the same tab works."""
+    frames = record_frames(page)
+    sign_in_as(page, "alice")
+    expect(page.locator("#refund-SUB-1002")).to_be_enabled()
+    name = sa.make_url(pg_database).database
+    admin_db = sa.make_url(config._database_url_from(PG_ADMIN_URL)).database or "postgres"
+    admin = sa.create_engine(_pg_url(admin_db), isolation_level="AUTOCOMMIT",
+                             poolclass=sa.pool.NullPool)
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            conn.execute(sa.text("select pg_terminate_backend(pid) from pg_stat_activity "
+                                 "where datname = :name and pid <> pg_backend_pid()"),
+                         {"name": name})
+        sent_before = len(frames.sent)
+        page.locator("#refund-SUB-1002").click()
+        page.wait_for_timeout(3000)
+        events = [f for f in frames.sent[sent_before:] if f.startswith("42/_event")]
+        assert 1 <= len(events) <= 5, f"{len(events)} events in 3 s: {events[:3]}"
+        expect(page.locator("#refund-dialog")).to_have_count(0)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        admin.dispose()
+    page.locator("#refund-SUB-1002").click()
+    expect(page.locator("#final-amount")).to_have_text("$15.71")
