@@ -212,7 +212,7 @@ class RefundDialogState(AuthState):
 
     def _show_status(self, view: RefundStatusView) -> None:
         self._status = view.status
-        self._view().show(view)
+        self._view()._show(view)
 
     @rx.event
     def open_for(self, kind: str, order_id: int):
@@ -471,7 +471,8 @@ class RefundStepState(RefundDialogState):
     preview_final: str = ""
     settled_final: str = ""
 
-    def show(self, view: RefundStatusView) -> None:
+    def _show(self, view: RefundStatusView) -> None:
+        # private: Reflex makes every public method of a state an event a browser may send
         self.refund_ref = view.refund_ref
         self.status_label, self.status_description = view.label, view.description
         self.status_color, self.status_final = view.color, view.final
