@@ -1,6 +1,6 @@
 """What an approval writes with statements of its own, not the ORM's unit of work
 (issue 13's confirm latency): the refund row, its ledger entries, its audit events (one
-INSERT at the commit), and the plan, grant and reward it changes (refunds._write_through).
+INSERT at the commit), and the plan, grant and reward it changes (db.write_through).
 The rest of the transaction (``within``, as an e-mail request's decision or the dialog's
 session check run there) must still see every effect through the session, and a refused
 approval must leave none of them."""

@@ -60,13 +60,18 @@ def _pg_url(database: str) -> str:
 SERVER_ENV = {"own server": "PostgreSQL"}
 
 
+def _admin_engine() -> sa.Engine:
+    """The PostgreSQL server's admin database, for statements about whole databases."""
+    admin_db = sa.make_url(config._database_url_from(PG_ADMIN_URL)).database or "postgres"
+    return sa.create_engine(_pg_url(admin_db), isolation_level="AUTOCOMMIT",
+                            poolclass=sa.pool.NullPool)
+
+
 @pytest.fixture(scope="module")
 def pg_database():
     """A fresh PostgreSQL database for this module's server, dropped after it."""
     name = f"zr_dialog_{uuid.uuid4().hex[:12]}"
-    admin_db = sa.make_url(config._database_url_from(PG_ADMIN_URL)).database or "postgres"
-    admin = sa.create_engine(_pg_url(admin_db), isolation_level="AUTOCOMMIT",
-                             poolclass=sa.pool.NullPool)
+    admin = _admin_engine()
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:
@@ -208,9 +213,7 @@ def test_a_database_outage_does_not_make_a_tab_hammer_the_server(server, page: P
     sign_in_as(page, "alice")
     expect(page.locator("#refund-SUB-1002")).to_be_enabled()
     name = sa.make_url(pg_database).database
-    admin_db = sa.make_url(config._database_url_from(PG_ADMIN_URL)).database or "postgres"
-    admin = sa.create_engine(_pg_url(admin_db), isolation_level="AUTOCOMMIT",
-                             poolclass=sa.pool.NullPool)
+    admin = _admin_engine()
     try:
         with admin.connect() as conn:
             conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
